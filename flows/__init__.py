@@ -1,0 +1,1 @@
+"""Wellspring flows: the pipelines, wired from tasks."""

@@ -1,0 +1,155 @@
+"""The ``wellspring`` command line: a thin layer over the flows and ``tasks.core``.
+
+Every command takes ``--home`` (the data root) and ``--json`` (exactly one JSON object on stdout,
+logs on stderr). Expected failures exit 1 with a one-line message, never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from tasks.core.errors import WellspringError
+from tasks.core.storage import resolve_home
+
+app = typer.Typer(
+    name="wellspring",
+    help="Curate scraped text into a versioned reservoir of human-written data.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+Home = Annotated[
+    str | None,
+    typer.Option("--home", help="data root (default: $WELLSPRING_HOME or ./.wellspring)", show_default=False),
+]
+Json = Annotated[bool, typer.Option("--json", help="print exactly one JSON object on stdout")]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _use_home(home: str | None) -> str:
+    """Resolve the data root and keep Prefect's local state inside it unless the user chose otherwise."""
+    resolved = resolve_home(home)
+    if "://" not in resolved and "PREFECT_API_URL" not in os.environ and "PREFECT_HOME" not in os.environ:
+        prefect_home = Path(resolved) / "prefect"
+        prefect_home.mkdir(parents=True, exist_ok=True)
+        os.environ["PREFECT_HOME"] = str(prefect_home)
+    return resolved
+
+
+def _emit(payload: dict[str, Any], as_json: bool, text: str) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(payload, default=str) + "\n")
+    else:
+        typer.echo(text)
+
+
+def expected_errors(fn: F) -> F:
+    """Turn a :class:`WellspringError` into ``error: <message>`` on stderr and exit code 1."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except WellspringError as e:
+            typer.echo(f"error: {e}", err=True)
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@app.command()
+@expected_errors
+def nightly(
+    inbox: Annotated[Path, typer.Option("--inbox", help="folder of new scraped files")],
+    home: Home = None,
+    config: Annotated[Path | None, typer.Option("--config", help="YAML config (see README)")] = None,
+    as_json: Json = False,
+) -> None:
+    """Run the nightly curation flow on the new files in INBOX."""
+    if not inbox.is_dir():
+        raise WellspringError(f"inbox {inbox} is not a folder; pass --inbox DIR with the new files")
+    resolved = _use_home(home)
+    from flows.nightly import nightly_flow  # imported late: Prefect reads PREFECT_HOME at import
+    from tasks.core.report import run_markdown
+
+    summary = nightly_flow(inbox=str(inbox), home=resolved, config=str(config) if config else None)
+    _emit(summary, as_json, run_markdown(summary))
+    if summary["ingested"] == 0 and summary["quarantined"]:
+        typer.echo(f"error: nothing in {inbox} could be read; see the quarantine reasons above", err=True)
+        raise typer.Exit(1)
+
+
+@app.command()
+@expected_errors
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="files or folders to ingest")],
+    home: Home = None,
+    config: Annotated[Path | None, typer.Option("--config", help="YAML config (see README)")] = None,
+    as_json: Json = False,
+) -> None:
+    """Ingest files into the raw and quarantine tables only (no cleaning, no reservoir commit)."""
+    from tasks.core import pipeline
+    from tasks.core.config import load_config
+    from tasks.core.ledger import list_inputs
+    from tasks.core.storage import DataRoot
+
+    cfg = load_config(config)
+    root = DataRoot.at(_use_home(home))
+    run_id = pipeline.new_run_id()
+    files = list_inputs(paths)
+    result = pipeline.ingest_stage(root, run_id, files, cfg.ingest)
+    payload = {
+        "run_id": run_id,
+        "files": len(result.files),
+        "skipped_seen_files": len(files) - len(result.files),
+        "ingested": result.records,
+        "quarantined": result.quarantined,
+        "quarantine_reasons": result.quarantine_reasons,
+        "versions": {r.name: r.version for r in (result.raw, result.quarantine, result.ledger)},
+    }
+    text = (
+        f"run {run_id}: {result.records} records ingested, {result.quarantined} quarantined "
+        f"from {len(result.files)} new files ({payload['skipped_seen_files']} already seen)"
+    )
+    _emit(payload, as_json, text)
+    if result.files and result.records == 0:
+        typer.echo("error: nothing could be read; `wellspring explain` or the quarantine table says why", err=True)
+        raise typer.Exit(1)
+
+
+@app.command()
+@expected_errors
+def explain(
+    doc_id: Annotated[str, typer.Argument(help="a doc_id or record_id")], home: Home = None, as_json: Json = False
+) -> None:
+    """Show every decision ever recorded about one document."""
+    from tasks.core.explain import explain as explain_doc
+    from tasks.core.storage import DataRoot
+
+    found = explain_doc(DataRoot.at(_use_home(home)), doc_id)
+    lines = [f"document {found['doc_id']}: {'in the reservoir' if found['in_reservoir'] else 'not in the reservoir'}"]
+    for r in found["records"]:  # type: ignore[attr-defined]
+        lines.append(f"  record {r['record_id']} from {r['input']}#{r['position']} (run {r['run_id']})")
+    for d in found["decisions"]:  # type: ignore[attr-defined]
+        why = f" {d['reason']}" if d["reason"] else ""
+        of = f" of {d['dup_of']}" if d["dup_of"] else ""
+        lines.append(f"  {d['decided_at']} run {d['run_id']} {d['stage']}: {d['verdict']}{why}{of}")
+    _emit(found, as_json, "\n".join(lines))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

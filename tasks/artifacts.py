@@ -1,0 +1,20 @@
+"""Prefect artifacts: what a person opening a run in the UI reads."""
+
+from __future__ import annotations
+
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+from tasks.core.report import run_markdown
+
+
+def publish_run_summary(summary: dict[str, object]) -> None:
+    """A markdown summary and a table of drop reasons, under keys stable across runs."""
+    create_markdown_artifact(
+        key="nightly-summary", markdown=run_markdown(summary), description=f"Nightly run {summary['run_id']}"
+    )
+    dropped: dict[str, int] = summary.get("dropped", {})  # type: ignore[assignment]
+    quarantined: dict[str, int] = summary.get("quarantine_reasons", {})  # type: ignore[assignment]
+    rows = [{"outcome": "dropped", "reason": r, "records": n} for r, n in dropped.items()]
+    rows += [{"outcome": "quarantined", "reason": r, "records": n} for r, n in quarantined.items()]
+    if rows:
+        create_table_artifact(key="nightly-drop-reasons", table=rows, description="Why records did not make it")

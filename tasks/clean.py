@@ -1,0 +1,16 @@
+"""The cleaning task: quality rules over the run's records."""
+
+from __future__ import annotations
+
+from prefect import task
+
+from tasks.core import pipeline
+from tasks.core.config import QualityConfig
+from tasks.core.pipeline import StageResult
+from tasks.runs import Run
+
+
+@task(name="apply-quality-rules", retries=2, retry_delay_seconds=[2, 10])
+def apply_quality_rules(run: Run, cfg: QualityConfig) -> StageResult:
+    """Drop records that fail a quality rule (``low_quality:<rule>``)."""
+    return pipeline.quality_stage(run.root, run.run_id, cfg)

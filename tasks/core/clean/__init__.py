@@ -1,0 +1,1 @@
+"""Cleaning: HTML to text, Unicode normalisation, language id and quality rules."""

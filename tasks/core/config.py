@@ -1,0 +1,135 @@
+"""Typed, frozen configuration for every stage, in one place.
+
+Config flows one way: a YAML file or CLI flags -> flow parameters -> task -> core function.
+Each stage config carries a ``logic_version``; bump it whenever the stage's code changes what it
+computes, so cached results keyed on the config are never stale.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from tasks.core.errors import ConfigError
+
+MiB = 1024 * 1024
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def config_hash(self) -> str:
+        """A short stable hash of every field, used in cache keys and run records."""
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]
+
+
+class FieldMap(Frozen):
+    """Which input field feeds each canonical column. The first name present in a record wins."""
+
+    text: tuple[str, ...] = ("text", "content", "body", "raw_content")
+    source: tuple[str, ...] = ("source", "dataset")
+    url: tuple[str, ...] = ("url", "origin", "link", "uri")
+    fetched_at: tuple[str, ...] = ("fetched_at", "crawl_date", "warc_date")
+    created_at: tuple[str, ...] = ("created_at", "date", "published", "timestamp")
+    license: tuple[str, ...] = ("license", "licence", "rights")
+    lang: tuple[str, ...] = ("lang", "language")
+    id: tuple[str, ...] = ("id", "doc_id", "uid")
+
+
+class IngestConfig(Frozen):
+    """Reading inputs into the ``raw`` and ``quarantine`` tables."""
+
+    logic_version: int = 1
+    batch_rows: int = Field(20_000, ge=1, description="records per streamed batch")
+    max_record_bytes: int = Field(8 * MiB, ge=1, description="larger records are quarantined")
+    max_file_bytes: int = Field(256 * MiB, ge=1, description="limit for formats read whole (HTML, text, JSON array)")
+    max_decompressed_bytes: int = Field(16 * 1024 * MiB, ge=1, description="decompression-bomb guard (total)")
+    max_compression_ratio: float = Field(200.0, gt=1, description="decompression-bomb guard (ratio)")
+    bomb_ratio_floor_bytes: int = Field(64 * MiB, ge=0, description="ratio guard applies beyond this size")
+    quarantine_keep_bytes: int = Field(64 * 1024, ge=0, description="bytes of a bad record kept in quarantine")
+    detect_language: Literal["missing", "always", "never"] = "missing"
+    langid_chars: int = Field(400, ge=20, description="characters of text given to the language identifier")
+    default_source: str | None = Field(None, description="source for records that carry none (default: file stem)")
+    fields: FieldMap = FieldMap()
+    sources: dict[str, FieldMap] = Field(default_factory=dict, description="per-source field mapping overrides")
+
+    def field_map(self, source: str | None) -> FieldMap:
+        return self.sources.get(source or "", self.fields)
+
+
+class QualityConfig(Frozen):
+    """Gopher / C4 / FineWeb style quality rules. Defaults keep short human texts such as
+    dictionary entries and quotations, which are rare and valuable, and drop junk."""
+
+    logic_version: int = 1
+    min_words: int = 3
+    max_words: int = 200_000
+    min_mean_word_length: float = 2.0
+    max_mean_word_length: float = 15.0
+    max_symbol_ratio: float = Field(0.15, description="'#' and '...' per word (Gopher: 0.1)")
+    min_alpha_word_ratio: float = Field(0.5, description="share of words with a letter (Gopher: 0.8)")
+    min_stop_words: int = Field(1, description="English stop words required in English texts over 20 words")
+    max_duplicate_line_ratio: float = Field(0.5, description="share of lines that repeat an earlier line")
+    max_bullet_line_ratio: float = 0.9
+    max_ellipsis_line_ratio: float = 0.3
+    max_boilerplate_line_ratio: float = Field(0.5, description="cookie / javascript / lorem ipsum lines (C4)")
+    max_replacement_char_ratio: float = Field(0.01, description="U+FFFD per character: mojibake")
+    languages: tuple[str, ...] | None = Field(None, description="keep only these languages (None: all)")
+
+
+class ExactDedupConfig(Frozen):
+    logic_version: int = 1
+
+
+class MinHashConfig(Frozen):
+    """MinHash near-duplicate detection (see ``tasks.core.minhash``)."""
+
+    logic_version: int = 1
+    num_perm: int = Field(128, ge=2, le=1024)
+    ngram: int = Field(5, ge=1)
+    shingle: Literal["word", "char"] = "word"
+    seed: int = 1
+    threshold: float = Field(0.8, gt=0, lt=1)
+    bands: int | None = None
+    rows: int | None = None
+    verify: bool = True
+    reservoir_wins: bool = Field(True, description="a reservoir document survives over a new near-duplicate")
+
+    @model_validator(mode="after")
+    def _bands_rows(self) -> MinHashConfig:
+        if (self.bands is None) != (self.rows is None):
+            raise ValueError("set both bands and rows, or neither")
+        if self.bands is not None and self.rows is not None and self.bands * self.rows > self.num_perm:
+            raise ValueError(f"bands*rows={self.bands * self.rows} exceeds num_perm={self.num_perm}")
+        return self
+
+
+class NightlyConfig(Frozen):
+    """Everything the nightly flow needs; loaded from ``wellspring.yaml`` when present."""
+
+    ingest: IngestConfig = IngestConfig()
+    quality: QualityConfig = QualityConfig()
+    exact_dedup: ExactDedupConfig = ExactDedupConfig()
+    minhash: MinHashConfig = MinHashConfig()
+
+
+def load_config(path: str | Path | None) -> NightlyConfig:
+    """Read a YAML config file (sections ``ingest``, ``quality``, ...); ``None`` gives the defaults."""
+    if path is None:
+        return NightlyConfig()
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"config file {p} does not exist")
+    try:
+        data = yaml.safe_load(p.read_text()) or {}
+        return NightlyConfig.model_validate(data)
+    except yaml.YAMLError as e:
+        raise ConfigError(f"config file {p} is not valid YAML: {e}") from e
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(x) for x in first["loc"])
+        raise ConfigError(f"config file {p}: {where}: {first['msg']}") from e

@@ -1,0 +1,24 @@
+"""One reader per input format. Each takes a decompressed byte stream and yields
+:class:`~tasks.core.ingest.items.Fields` or :class:`~tasks.core.ingest.items.Rejection`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import BinaryIO
+
+from tasks.core.config import IngestConfig
+from tasks.core.ingest.items import Item
+from tasks.core.ingest.readers import delimited, html, jsonl, parquet, text, warc
+
+Reader = Callable[[BinaryIO, IngestConfig], Iterator[Item]]
+
+READERS: dict[str, Reader] = {
+    "jsonl": jsonl.read_jsonl,
+    "json": jsonl.read_json,
+    "csv": delimited.read_csv,
+    "tsv": delimited.read_tsv,
+    "parquet": parquet.read_parquet,
+    "warc": warc.read_warc,
+    "html": html.read_html,
+    "text": text.read_text,
+}

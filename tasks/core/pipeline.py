@@ -1,0 +1,136 @@
+"""The nightly stages over the data root: each reads what it needs, decides, and records.
+
+These are the functions Prefect tasks wrap; they also run on their own (the CLI and the tests
+call them directly). Each returns a :class:`StageResult` with the table versions it wrote.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections import Counter
+from dataclasses import dataclass, field
+
+import orjson
+import polars as pl
+
+from tasks.core import decisions
+from tasks.core.clean.quality import quality_verdicts
+from tasks.core.config import IngestConfig, NightlyConfig, QualityConfig
+from tasks.core.exact_dedup import exact_duplicates
+from tasks.core.ingest import IngestResult, ingest_files
+from tasks.core.ledger import InputFile, new_inputs
+from tasks.core.storage import DataRoot, TableRef
+
+
+@dataclass
+class StageResult:
+    stage: str
+    considered: int
+    dropped: dict[str, int] = field(default_factory=dict)
+    admitted: int = 0
+    wrote: list[TableRef] = field(default_factory=list)
+
+
+def new_run_id(now: dt.datetime | None = None) -> str:
+    """``YYYYmmddTHHMMSSZ-xxxxxx``: sortable by time, unique across machines."""
+    now = now or dt.datetime.now(dt.UTC)
+    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+def ingest_stage(root: DataRoot, run_id: str, files: list[InputFile], cfg: IngestConfig) -> IngestResult:
+    """Ingest the files the ledger has not seen and this run has not already written (safe to retry)."""
+    in_this_run = set(decisions.run_rows(root, "raw", run_id).select("input").unique().collect().to_series().to_list())
+    todo = [f for f in new_inputs(root, files) if f.name not in in_this_run]
+    return ingest_files(root, run_id, todo, cfg)
+
+
+def quality_stage(root: DataRoot, run_id: str, cfg: QualityConfig) -> StageResult:
+    """Drop records that fail a quality rule, with ``low_quality:<rule>`` as the reason."""
+    verdicts = quality_verdicts(decisions.alive(root, run_id), cfg).collect(engine="streaming")
+    failed = verdicts.filter(pl.col("reason").is_not_null())
+    ref = decisions.record(root, run_id, "quality", decisions.DROPPED, failed)
+    return StageResult("quality", verdicts.height, _counts(failed), wrote=[ref])
+
+
+def exact_dedup_stage(root: DataRoot, run_id: str) -> StageResult:
+    """Drop records whose ``doc_id`` is already in the reservoir or earlier in this batch."""
+    batch = decisions.alive(root, run_id).select("record_id", "doc_id", "created_at").collect()
+    dups = exact_duplicates(batch.lazy(), root.scan("reservoir").select("doc_id")).collect()
+    rows = dups.select(
+        "record_id",
+        "doc_id",
+        "dup_of",
+        pl.lit("exact_dup_of").alias("reason"),
+        pl.when(pl.col("in_reservoir"))
+        .then(pl.lit('{"against":"reservoir"}'))
+        .otherwise(pl.lit('{"against":"batch"}'))
+        .alias("detail"),
+    )
+    ref = decisions.record(root, run_id, "exact_dedup", decisions.DROPPED, rows)
+    return StageResult("exact_dedup", batch.height, _counts(rows), wrote=[ref])
+
+
+def commit_stage(root: DataRoot, run_id: str) -> StageResult:
+    """Admit every record still alive into the reservoir (an idempotent insert on ``doc_id``)."""
+    survivors = decisions.alive(root, run_id).collect()
+    now = dt.datetime.now(dt.UTC)
+    rows = survivors.select(
+        pl.exclude("run_id", "input", "position"),
+        pl.col("run_id").alias("admitted_run"),
+        pl.lit(now).dt.replace_time_zone("UTC").alias("admitted_at"),
+    )
+    wrote = []
+    if rows.height:
+        wrote.append(root.insert_new("reservoir", rows, key="doc_id", metadata={"run_id": run_id, "stage": "commit"}))
+    wrote.append(decisions.record(root, run_id, "commit", decisions.ADMITTED, survivors.select("record_id", "doc_id")))
+    return StageResult("commit", survivors.height, admitted=survivors.height, wrote=wrote)
+
+
+def run_summary(root: DataRoot, run_id: str) -> dict[str, object]:
+    """The counts of one run, read back from the tables (so they match what is stored)."""
+    ingested = decisions.run_rows(root, "raw", run_id).select(pl.len()).collect().item()
+    quarantine = decisions.run_rows(root, "quarantine", run_id).group_by("reason").len().collect()
+    verdicts = decisions.run_rows(root, "decisions", run_id).select("stage", "verdict", "reason").collect()
+    dropped = verdicts.filter(pl.col("verdict") == decisions.DROPPED)
+    return {
+        "run_id": run_id,
+        "ingested": ingested,
+        "quarantined": int(quarantine["len"].sum()),
+        "quarantine_reasons": dict(
+            Counter(dict(zip(quarantine["reason"], quarantine["len"], strict=True))).most_common()
+        ),
+        "dropped": _counts(dropped),
+        "dropped_by_stage": _counts(dropped, "stage"),
+        "admitted": verdicts.filter(pl.col("verdict") == decisions.ADMITTED).height,
+        "undecided": ingested - verdicts.height,
+    }
+
+
+def record_run(
+    root: DataRoot,
+    run_id: str,
+    started_at: dt.datetime,
+    inbox: str,
+    cfg: NightlyConfig,
+    summary: dict[str, object],
+    flow_run_id: str | None = None,
+) -> TableRef:
+    """Append the run's record (times, config hash, summary with table versions) to ``runs``."""
+    row = {
+        "run_id": run_id,
+        "flow_run_id": flow_run_id,
+        "inbox": inbox,
+        "started_at": started_at,
+        "finished_at": dt.datetime.now(dt.UTC),
+        "config_hash": cfg.config_hash(),
+        "summary": orjson.dumps(summary).decode(),
+    }
+    return root.append("runs", pl.DataFrame([row]), {"run_id": run_id})
+
+
+def _counts(frame: pl.DataFrame, by: str = "reason") -> dict[str, int]:
+    if frame.height == 0:
+        return {}
+    counted = frame.group_by(by).len().sort(["len", by], descending=[True, False])
+    return dict(zip(counted[by].to_list(), counted["len"].to_list(), strict=True))

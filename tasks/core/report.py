@@ -1,0 +1,44 @@
+"""Human-readable renderings of run summaries (markdown for the Prefect UI and the terminal)."""
+
+from __future__ import annotations
+
+
+def run_markdown(summary: dict[str, object]) -> str:
+    """A markdown page: counts per stage, top drop and quarantine reasons, table versions."""
+    dropped: dict[str, int] = summary.get("dropped", {})  # type: ignore[assignment]
+    by_stage: dict[str, int] = summary.get("dropped_by_stage", {})  # type: ignore[assignment]
+    quarantined: dict[str, int] = summary.get("quarantine_reasons", {})  # type: ignore[assignment]
+    versions: dict[str, int | None] = summary.get("versions", {})  # type: ignore[assignment]
+    lines = [
+        f"# Nightly run `{summary['run_id']}`",
+        "",
+        "| stage | records |",
+        "| --- | ---: |",
+        f"| ingested | {summary['ingested']} |",
+        f"| quarantined (bad rows and files) | {summary['quarantined']} |",
+        *(f"| dropped at {stage} | {n} |" for stage, n in by_stage.items()),
+        f"| **admitted to the reservoir** | **{summary['admitted']}** |",
+        "",
+        "## Why records were dropped",
+        "",
+        *_reason_table(dropped),
+        "",
+        "## Why rows or files were quarantined",
+        "",
+        *_reason_table(quarantined),
+        "",
+        "## Table versions after this run",
+        "",
+        "| table | version |",
+        "| --- | ---: |",
+        *(f"| {t} | {v if v is not None else '-'} |" for t, v in versions.items()),
+        "",
+        f"Data root: `{summary.get('home', '')}`. Explain any document with `wellspring explain DOC_ID`.",
+    ]
+    return "\n".join(lines)
+
+
+def _reason_table(counts: dict[str, int]) -> list[str]:
+    if not counts:
+        return ["None."]
+    return ["| reason | records |", "| --- | ---: |", *(f"| `{r}` | {n} |" for r, n in counts.items())]

@@ -1,0 +1,15 @@
+"""Deduplication tasks."""
+
+from __future__ import annotations
+
+from prefect import task
+
+from tasks.core import pipeline
+from tasks.core.pipeline import StageResult
+from tasks.runs import Run
+
+
+@task(name="drop-exact-duplicates", retries=2, retry_delay_seconds=[2, 10])
+def drop_exact_duplicates(run: Run) -> StageResult:
+    """Drop records whose normalised text is already in the reservoir or earlier in the batch."""
+    return pipeline.exact_dedup_stage(run.root, run.run_id)
