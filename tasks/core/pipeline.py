@@ -55,7 +55,7 @@ def quality_stage(root: DataRoot, run_id: str, cfg: QualityConfig) -> StageResul
 
 def exact_dedup_stage(root: DataRoot, run_id: str) -> StageResult:
     """Drop records whose ``doc_id`` is already in the reservoir or earlier in this batch."""
-    batch = decisions.alive(root, run_id).select("record_id", "doc_id", "created_at").collect()
+    batch = decisions.alive(root, run_id).select("record_id", "doc_id", "created_at", "input", "position").collect()
     dups = exact_duplicates(batch.lazy(), root.scan("reservoir").select("doc_id")).collect()
     rows = dups.select(
         "record_id",

@@ -27,8 +27,9 @@ def extract_html(html: bytes, url: str | None = None) -> HtmlText | None:
     doc = trafilatura.bare_extraction(
         html, url=url, with_metadata=True, include_comments=False, include_tables=True, fast=True
     )
-    if doc is None or not getattr(doc, "text", None):
+    text = getattr(doc, "text", None)
+    if not text:
         return None
     match = _GENERATOR.search(html[:65536])
     generator = (match.group(1) or match.group(2)).decode("utf-8", "replace") if match else None
-    return HtmlText(text=doc.text, title=doc.title, date=doc.date, generator=generator)
+    return HtmlText(text=text, title=getattr(doc, "title", None), date=getattr(doc, "date", None), generator=generator)

@@ -1,6 +1,10 @@
 """Transparent gzip / zstd decompression with a decompression-bomb guard.
 
-The guard counts decompressed bytes as they are read and stops the stream when the total passes
+Decompression is done chunk by chunk with incremental decoders, so every byte that decodes is
+delivered before a truncated or corrupt stream is reported: the good records at the start of a
+damaged file still go through. Multi-member gzip and multi-frame zstd are read whole.
+
+The guard counts decompressed bytes and stops the stream when the total passes
 ``max_decompressed_bytes``, or when, beyond ``bomb_ratio_floor_bytes``, the ratio of decompressed
 to compressed bytes passes ``max_compression_ratio``. Real text compresses about 3-10x; a bomb
 compresses 1000x and more.
@@ -8,11 +12,10 @@ compresses 1000x and more.
 
 from __future__ import annotations
 
-import gzip
 import io
 import zlib
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import zstandard
 
@@ -21,6 +24,7 @@ from tasks.core.ingest.items import StreamBroken
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+_CHUNK = 1 << 16
 
 
 def compression_of(head: bytes) -> str | None:
@@ -32,34 +36,64 @@ def compression_of(head: bytes) -> str | None:
     return None
 
 
-class GuardedStream(io.RawIOBase):
-    """A read-only stream over a decompressor that raises :class:`StreamBroken` on bombs and corruption."""
+def _decoder(kind: str) -> Any:
+    return zlib.decompressobj(wbits=31) if kind == "gzip" else zstandard.ZstdDecompressor().decompressobj()
 
-    def __init__(self, inner: BinaryIO, compressed_size: int, cfg: IngestConfig, kind: str) -> None:
-        self._inner = inner
+
+class DecompressingStream(io.RawIOBase):
+    """A read-only decompressed view of a compressed file, guarded against bombs and damage."""
+
+    def __init__(self, compressed: BinaryIO, compressed_size: int, cfg: IngestConfig, kind: str) -> None:
+        self._source = compressed
         self._compressed_size = max(compressed_size, 1)
         self._cfg = cfg
         self._kind = kind
+        self._decoder = _decoder(kind)
+        self._pending = b""
+        self._member_started = False
+        self._done = False
         self.decompressed = 0
 
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        try:
-            data = self._inner.read(len(buffer))
-        except (EOFError, gzip.BadGzipFile, zlib.error, zstandard.ZstdError, OSError) as e:
-            truncated = isinstance(e, EOFError) or "end of" in str(e).lower() or "incomplete" in str(e).lower()
-            reason = "truncated_input" if truncated else "corrupt_compression"
-            raise StreamBroken(
-                reason,
-                f"the {self._kind} stream ends or breaks early ({e}); re-fetch or re-compress the file",
-            ) from e
-        n = len(data)
-        buffer[:n] = data
-        self.decompressed += n
-        self._check_bomb()
+    def readinto(self, buffer: Any) -> int:
+        while not self._pending and not self._done:
+            self._pending = self._decode_next()
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
         return n
+
+    def _decode_next(self) -> bytes:
+        chunk = self._source.read(_CHUNK)
+        if not chunk:
+            self._done = True
+            if self._member_started:
+                raise StreamBroken(
+                    "truncated_input",
+                    f"the {self._kind} stream ends early after {self.decompressed} bytes; re-fetch the file",
+                )
+            return b""
+        out = []
+        while chunk:
+            try:
+                out.append(self._decoder.decompress(chunk))
+            except (zlib.error, zstandard.ZstdError) as e:
+                self._done = True
+                raise StreamBroken(
+                    "corrupt_compression",
+                    f"the {self._kind} stream is corrupt after {self.decompressed} bytes ({e}); re-fetch the file",
+                ) from e
+            self._member_started = not self._decoder.eof
+            chunk = self._decoder.unused_data if self._decoder.eof else b""
+            if self._decoder.eof:
+                self._decoder = _decoder(self._kind)
+                chunk = chunk.lstrip(b"\x00")  # padding between gzip members
+        data = b"".join(out)
+        self.decompressed += len(data)
+        self._check_bomb()
+        return data
 
     def _check_bomb(self) -> None:
         cfg = self._cfg
@@ -67,6 +101,7 @@ class GuardedStream(io.RawIOBase):
         if self.decompressed > cfg.max_decompressed_bytes or (
             self.decompressed > cfg.bomb_ratio_floor_bytes and ratio > cfg.max_compression_ratio
         ):
+            self._done = True
             raise StreamBroken(
                 "decompression_bomb",
                 f"{self._kind} input expands past the guard ({self.decompressed} bytes, ratio {ratio:.0f}x); "
@@ -74,14 +109,14 @@ class GuardedStream(io.RawIOBase):
             )
 
     def close(self) -> None:
-        self._inner.close()
+        self._source.close()
         super().close()
 
 
 def open_input(path: Path, cfg: IngestConfig, raw: BinaryIO | None = None) -> tuple[BinaryIO, str | None]:
     """Open ``path`` for reading, decompressing gzip or zstd when its magic bytes say so.
 
-    Returns the (buffered) byte stream and the compression name (``None`` for plain files).
+    Returns a buffered byte stream and the compression name (``None`` for plain files).
     ``raw`` lets the caller pass an already-open, e.g. progress-reporting, file object.
     """
     fh: BinaryIO = raw if raw is not None else open(path, "rb")  # noqa: SIM115 - returned to the caller
@@ -90,11 +125,5 @@ def open_input(path: Path, cfg: IngestConfig, raw: BinaryIO | None = None) -> tu
     kind = compression_of(head)
     if kind is None:
         return fh, None
-    size = path.stat().st_size
-    inner: BinaryIO
-    if kind == "gzip":
-        inner = gzip.GzipFile(fileobj=fh, mode="rb")
-    else:
-        inner = zstandard.ZstdDecompressor().stream_reader(fh, read_across_frames=True, closefd=True)  # type: ignore[assignment]
-    guarded = GuardedStream(inner, size, cfg, kind)
-    return io.BufferedReader(guarded, buffer_size=1 << 20), kind  # type: ignore[return-value]
+    stream = DecompressingStream(fh, path.stat().st_size, cfg, kind)
+    return io.BufferedReader(stream, buffer_size=_CHUNK), kind

@@ -97,7 +97,7 @@ def read_items(
 class _CountingFile(io.FileIO):
     """A file that reports bytes read to a progress bar."""
 
-    def __init__(self, path: str, bar: tqdm) -> None:  # type: ignore[type-arg]
+    def __init__(self, path: str, bar: tqdm) -> None:
         super().__init__(path, "rb")
         self._bar = bar
 
@@ -132,7 +132,7 @@ def ingest_files(
             default_source = cfg.default_source or source.path.name.split(".")[0]
             builder = BatchBuilder(cfg, run_id, source.name, source.sha256, default_source)
             counting = io.BufferedReader(_CountingFile(str(source.path), bar), buffer_size=1 << 20)
-            for item in read_items(source, cfg, outcome, counting):  # type: ignore[arg-type]
+            for item in read_items(source, cfg, outcome, counting):
                 rejection = builder.add(item) if isinstance(item, Fields) else item
                 if rejection is not None:
                     outcome.rejected[rejection.reason] += 1

@@ -24,7 +24,7 @@ def read_tsv(stream: BinaryIO, cfg: IngestConfig) -> Iterator[Item]:
 
 def _read(stream: BinaryIO, cfg: IngestConfig, delimiter: str) -> Iterator[Item]:
     # surrogateescape keeps invalid bytes recoverable, so one bad row does not end the file.
-    text = io.TextIOWrapper(stream, encoding="utf-8", errors="surrogateescape", newline="")  # type: ignore[type-var]
+    text = io.TextIOWrapper(stream, encoding="utf-8", errors="surrogateescape", newline="")
     rows = csv.reader(text, delimiter=delimiter)
     keep = cfg.quarantine_keep_bytes
     try:
