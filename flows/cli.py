@@ -6,18 +6,13 @@ logs on stderr). Expected failures exit 1 with a one-line message, never a trace
 
 from __future__ import annotations
 
-import functools
-import json
-import os
-import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
 
+from flows.cli_common import Home, Json, emit, expected_errors, use_home
 from tasks.core.errors import WellspringError
-from tasks.core.storage import resolve_home
 
 app = typer.Typer(
     name="wellspring",
@@ -26,45 +21,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-
-Home = Annotated[
-    str | None,
-    typer.Option("--home", help="data root (default: $WELLSPRING_HOME or ./.wellspring)", show_default=False),
-]
-Json = Annotated[bool, typer.Option("--json", help="print exactly one JSON object on stdout")]
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _use_home(home: str | None) -> str:
-    """Resolve the data root and keep Prefect's local state inside it unless the user chose otherwise."""
-    resolved = resolve_home(home)
-    if "://" not in resolved and "PREFECT_API_URL" not in os.environ and "PREFECT_HOME" not in os.environ:
-        prefect_home = Path(resolved) / "prefect"
-        prefect_home.mkdir(parents=True, exist_ok=True)
-        os.environ["PREFECT_HOME"] = str(prefect_home)
-    return resolved
-
-
-def _emit(payload: dict[str, Any], as_json: bool, text: str) -> None:
-    if as_json:
-        sys.stdout.write(json.dumps(payload, default=str) + "\n")
-    else:
-        typer.echo(text)
-
-
-def expected_errors(fn: F) -> F:
-    """Turn a :class:`WellspringError` into ``error: <message>`` on stderr and exit code 1."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except WellspringError as e:
-            typer.echo(f"error: {e}", err=True)
-            raise typer.Exit(1) from None
-
-    return wrapper  # type: ignore[return-value]
 
 
 @app.command()
@@ -78,12 +34,12 @@ def nightly(
     """Run the nightly curation flow on the new files in INBOX."""
     if not inbox.is_dir():
         raise WellspringError(f"inbox {inbox} is not a folder; pass --inbox DIR with the new files")
-    resolved = _use_home(home)
+    resolved = use_home(home)
     from flows.nightly import nightly_flow  # imported late: Prefect reads PREFECT_HOME at import
     from tasks.core.report import run_markdown
 
     summary = nightly_flow(inbox=str(inbox), home=resolved, config=str(config) if config else None)
-    _emit(summary, as_json, run_markdown(summary))
+    emit(summary, as_json, run_markdown(summary))
     if summary["ingested"] == 0 and summary["quarantined"]:
         typer.echo(f"error: nothing in {inbox} could be read; see the quarantine reasons above", err=True)
         raise typer.Exit(1)
@@ -104,7 +60,7 @@ def ingest(
     from tasks.core.storage import DataRoot
 
     cfg = load_config(config)
-    root = DataRoot.at(_use_home(home))
+    root = DataRoot.at(use_home(home))
     run_id = pipeline.new_run_id()
     files = list_inputs(paths)
     result = pipeline.ingest_stage(root, run_id, files, cfg.ingest)
@@ -121,7 +77,7 @@ def ingest(
         f"run {run_id}: {result.records} records ingested, {result.quarantined} quarantined "
         f"from {len(result.files)} new files ({payload['skipped_seen_files']} already seen)"
     )
-    _emit(payload, as_json, text)
+    emit(payload, as_json, text)
     if result.files and result.records == 0:
         typer.echo("error: nothing could be read; `wellspring explain` or the quarantine table says why", err=True)
         raise typer.Exit(1)
@@ -136,7 +92,7 @@ def explain(
     from tasks.core.explain import explain as explain_doc
     from tasks.core.storage import DataRoot
 
-    found = explain_doc(DataRoot.at(_use_home(home)), doc_id)
+    found = explain_doc(DataRoot.at(use_home(home)), doc_id)
     lines = [f"document {found['doc_id']}: {'in the reservoir' if found['in_reservoir'] else 'not in the reservoir'}"]
     for r in found["records"]:  # type: ignore[attr-defined]
         lines.append(f"  record {r['record_id']} from {r['input']}#{r['position']} (run {r['run_id']})")
@@ -144,7 +100,7 @@ def explain(
         why = f" {d['reason']}" if d["reason"] else ""
         of = f" of {d['dup_of']}" if d["dup_of"] else ""
         lines.append(f"  {d['decided_at']} run {d['run_id']} {d['stage']}: {d['verdict']}{why}{of}")
-    _emit(found, as_json, "\n".join(lines))
+    emit(found, as_json, "\n".join(lines))
 
 
 def main() -> None:

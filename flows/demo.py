@@ -5,13 +5,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from flows.cli import _use_home
+from flows.cli_common import use_home
 
 SAMPLE_INBOX = Path(__file__).resolve().parents[1] / "sample_data" / "inbox"
 
 
 def main() -> int:
-    home = _use_home(None)
+    home = use_home(None)
     from flows.nightly import nightly_flow  # after _use_home: Prefect's state goes inside the data root
     from tasks.core.report import run_markdown
     from tasks.core.storage import DataRoot
