@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from flows.cli_common import Home, Json, emit, expected_errors, use_home
+from flows.cli_reservoir import app as reservoir_app
 from tasks.core.errors import WellspringError
 
 app = typer.Typer(
@@ -21,6 +22,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+app.add_typer(reservoir_app, name="reservoir")
 
 
 @app.command()

@@ -7,15 +7,26 @@ import datetime as dt
 from prefect import flow
 
 from tasks.clean import apply_quality_rules
-from tasks.core.config import load_config
+from tasks.core.config import NightlyConfig, load_config
+from tasks.core.storage import DataRoot
 from tasks.dedup import drop_exact_duplicates
 from tasks.ingest import ingest_files
-from tasks.reservoir import commit_to_reservoir
-from tasks.runs import find_new_inputs, start_run, summarize_run
+from tasks.reservoir import apply_admission_policy, commit_to_reservoir
+from tasks.runs import Run, find_new_inputs, find_unfinished_runs, start_run, summarize_run
 
 
 def _run_name() -> str:
     return f"nightly-{dt.datetime.now(dt.UTC):%Y-%m-%d-%H%M}"
+
+
+def curate(run: Run, cfg: NightlyConfig) -> dict[str, object]:
+    """Every stage after ingest, in order; each one is idempotent, so a crashed run can be re-curated."""
+    apply_quality_rules(run, cfg.quality)
+    drop_exact_duplicates(run)
+    # Next stages (issues 4-6): near dedup, provenance score, diversity score.
+    apply_admission_policy(run, cfg.admission)
+    commit_to_reservoir(run, cfg)
+    return summarize_run(run, cfg)
 
 
 @flow(name="nightly-curation", flow_run_name=_run_name, log_prints=True)
@@ -23,14 +34,13 @@ def nightly_flow(inbox: str, home: str | None = None, config: str | None = None)
     """Ingest new files from ``inbox``, clean, deduplicate, and admit survivors to the reservoir.
 
     Returns the run summary: ``run_id``, ``ingested``, ``quarantined``, ``dropped`` (by reason),
-    ``admitted`` and the table versions after the run.
+    ``admitted`` and the table versions after the run. One nightly run at a time holds the data
+    root's lock; a run that crashed earlier is finished first.
     """
     cfg = load_config(config)
-    run = start_run(home, inbox)
-    files = find_new_inputs(run)
-    ingest_files(run, files, cfg.ingest)
-    apply_quality_rules(run, cfg.quality)
-    drop_exact_duplicates(run)
-    # Next stages (issues 4-6): near dedup, provenance score, diversity score.
-    commit_to_reservoir(run)
-    return summarize_run(run, cfg)
+    with DataRoot.at(home).lock("nightly"):
+        for crashed in find_unfinished_runs(home):
+            curate(crashed, cfg)
+        run = start_run(home, inbox)
+        ingest_files(run, find_new_inputs(run), cfg.ingest)
+        return curate(run, cfg)

@@ -34,6 +34,13 @@ def start_run(home: str | None, inbox: str) -> Run:
     return Run(root.home, pipeline.new_run_id(), inbox, dt.datetime.now(dt.UTC))
 
 
+@task(name="find-unfinished-runs", retries=2, retry_delay_seconds=[2, 10])
+def find_unfinished_runs(home: str | None) -> list[Run]:
+    """Earlier runs that crashed after ingesting: this run finishes them first."""
+    root = DataRoot.at(home)
+    return [Run(root.home, run_id, "(resumed)", dt.datetime.now(dt.UTC)) for run_id in pipeline.unfinished_runs(root)]
+
+
 @task(name="find-new-inputs", retries=2, retry_delay_seconds=[2, 10])
 def find_new_inputs(run: Run) -> list[InputFile]:
     """Files in the inbox whose content the ledger has not seen."""

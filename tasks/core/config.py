@@ -108,6 +108,15 @@ class MinHashConfig(Frozen):
         return self
 
 
+class AdmissionConfig(Frozen):
+    """Who may enter the reservoir (see ``tasks.core.admission``)."""
+
+    logic_version: int = 1
+    min_p_human: float | None = Field(0.5, ge=0, le=1, description="applies once documents are scored")
+    max_docs_per_source: int | None = Field(None, ge=0, description="reservoir documents per source")
+    max_docs_per_domain: int | None = Field(None, ge=0, description="reservoir documents per web domain")
+
+
 class NightlyConfig(Frozen):
     """Everything the nightly flow needs; loaded from ``wellspring.yaml`` when present."""
 
@@ -115,6 +124,7 @@ class NightlyConfig(Frozen):
     quality: QualityConfig = QualityConfig()
     exact_dedup: ExactDedupConfig = ExactDedupConfig()
     minhash: MinHashConfig = MinHashConfig()
+    admission: AdmissionConfig = AdmissionConfig()
 
 
 def load_config(path: str | Path | None) -> NightlyConfig:

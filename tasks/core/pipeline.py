@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 
 import orjson
 import polars as pl
+from deltalake import DeltaTable
 
-from tasks.core import decisions
+from tasks.core import decisions, reservoir
+from tasks.core.admission import admission_drops
 from tasks.core.clean.quality import quality_verdicts
-from tasks.core.config import IngestConfig, NightlyConfig, QualityConfig
+from tasks.core.config import AdmissionConfig, IngestConfig, NightlyConfig, QualityConfig
 from tasks.core.exact_dedup import exact_duplicates
 from tasks.core.ingest import IngestResult, ingest_files
 from tasks.core.ledger import InputFile, new_inputs
@@ -36,6 +38,16 @@ def new_run_id(now: dt.datetime | None = None) -> str:
     """``YYYYmmddTHHMMSSZ-xxxxxx``: sortable by time, unique across machines."""
     now = now or dt.datetime.now(dt.UTC)
     return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+def unfinished_runs(root: DataRoot) -> list[str]:
+    """Runs that wrote ``raw`` rows but never recorded their end in ``runs``: they crashed, and the
+    next nightly run finishes them (every stage is idempotent), oldest first."""
+    if not root.exists("raw"):
+        return []
+    started = {p["run_id"] for p in DeltaTable(root.uri("raw")).partitions()}
+    finished = set(root.scan("runs").select("run_id").collect()["run_id"].to_list())
+    return sorted(started - finished)
 
 
 def ingest_stage(root: DataRoot, run_id: str, files: list[InputFile], cfg: IngestConfig) -> IngestResult:
@@ -71,20 +83,35 @@ def exact_dedup_stage(root: DataRoot, run_id: str) -> StageResult:
     return StageResult("exact_dedup", batch.height, _counts(rows), wrote=[ref])
 
 
-def commit_stage(root: DataRoot, run_id: str) -> StageResult:
-    """Admit every record still alive into the reservoir (an idempotent insert on ``doc_id``)."""
+def admission_stage(root: DataRoot, run_id: str, cfg: AdmissionConfig) -> StageResult:
+    """Drop survivors the admission policy refuses (``low_provenance``, ``quota:source`` ...)."""
+    batch = decisions.alive(root, run_id).drop("text").collect()
+    drops = admission_drops(batch, root.scan("reservoir"), cfg)
+    ref = decisions.record(root, run_id, "admission", decisions.DROPPED, drops)
+    return StageResult("admission", batch.height, _counts(drops), wrote=[ref])
+
+
+def commit_stage(root: DataRoot, run_id: str, metadata: dict[str, str] | None = None) -> StageResult:
+    """Admit every record still alive into the reservoir as one version (idempotent on ``doc_id``).
+
+    A record whose ``doc_id`` a concurrent run admitted first is dropped as ``exact_dup_of`` instead,
+    so the decisions always agree with what the reservoir holds.
+    """
     survivors = decisions.alive(root, run_id).collect()
-    now = dt.datetime.now(dt.UTC)
-    rows = survivors.select(
-        pl.exclude("run_id", "input", "position"),
-        pl.col("run_id").alias("admitted_run"),
-        pl.lit(now).dt.replace_time_zone("UTC").alias("admitted_at"),
+    inputs = decisions.run_rows(root, "ledger", run_id).select("input").collect()["input"].to_list()
+    metadata = {**(metadata or {}), "inputs": orjson.dumps(inputs[:100]).decode(), "candidates": str(survivors.height)}
+    ref, admitted_ids = reservoir.commit(root, run_id, survivors, metadata)
+    admitted = survivors.filter(pl.col("doc_id").is_in(list(admitted_ids))).select("record_id", "doc_id")
+    raced = survivors.join(admitted, on="record_id", how="anti").select(
+        "record_id",
+        "doc_id",
+        pl.col("doc_id").alias("dup_of"),
+        pl.lit("exact_dup_of").alias("reason"),
+        pl.lit('{"against":"reservoir","concurrent":true}').alias("detail"),
     )
-    wrote = []
-    if rows.height:
-        wrote.append(root.insert_new("reservoir", rows, key="doc_id", metadata={"run_id": run_id, "stage": "commit"}))
-    wrote.append(decisions.record(root, run_id, "commit", decisions.ADMITTED, survivors.select("record_id", "doc_id")))
-    return StageResult("commit", survivors.height, admitted=survivors.height, wrote=wrote)
+    wrote = [ref, decisions.record(root, run_id, "commit", decisions.DROPPED, raced)]
+    wrote.append(decisions.record(root, run_id, "commit", decisions.ADMITTED, admitted))
+    return StageResult("commit", survivors.height, _counts(raced), admitted=admitted.height, wrote=wrote)
 
 
 def run_summary(root: DataRoot, run_id: str) -> dict[str, object]:

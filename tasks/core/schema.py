@@ -67,9 +67,25 @@ TABLES: dict[str, pa.Schema] = {
     "reservoir": pa.schema(
         [
             *DOCUMENT,
+            ("n_chars", pa.int64()),
             ("record_id", pa.string()),
             ("admitted_run", pa.string()),
             ("admitted_at", _TS),
+            ("retracted", pa.bool_()),
+            ("retracted_at", _TS),
+            ("retraction_reason", pa.string()),
+        ]
+    ),
+    "retractions": pa.schema(
+        [
+            ("action", pa.string()),
+            ("doc_id", pa.string()),
+            ("source", pa.string()),
+            ("domain", pa.string()),
+            ("reason", pa.string()),
+            ("by", pa.string()),
+            ("at", _TS),
+            ("reservoir_version", pa.int64()),
         ]
     ),
     "ledger": pa.schema(
@@ -114,8 +130,11 @@ def polars_schema(table: str) -> pl.Schema:
 def conform(data: pa.Table, table: str) -> pa.Table:
     """Order and cast ``data``'s columns to ``table``'s schema; missing known columns become null.
 
-    Extra columns are kept (later stages add scores), so the table schema can grow.
+    Extra columns are kept (later stages add scores), so the table schema can grow. Rows for a
+    table not listed here pass through unchanged.
     """
+    if table not in TABLES:  # a table whose schema its rows define
+        return data
     target = TABLES[table]
     missing_required = [
         n for n in ("run_id", "record_id", "doc_id") if n in target.names and n not in data.column_names

@@ -7,16 +7,20 @@ Prefect result stays a few bytes and every number shown to a user can be traced 
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError, TableNotFoundError
+from deltalake.table import TableMerger
 
 from tasks.core import schema
 from tasks.core.errors import NotFoundError, TableError
@@ -88,7 +92,16 @@ class DataRoot:
                 raise NotFoundError(f"table {table} does not exist in {self.home}")
             return pl.LazyFrame(schema=schema.polars_schema(table))
         try:
+            if version is not None and self.is_local:
+                missing = [f for f in DeltaTable(uri, version=version).file_uris() if not Path(f).exists()]
+                if missing:
+                    raise NotFoundError(
+                        f"{table} version {version} is no longer readable: a purge or vacuum removed "
+                        f"{len(missing)} of its files"
+                    )
             return pl.scan_delta(uri, version=version)
+        except NotFoundError:
+            raise
         except Exception as e:  # deltalake raises several types for a missing version
             if version is not None:
                 raise NotFoundError(f"table {table} has no version {version}: {e}") from e
@@ -111,7 +124,7 @@ class DataRoot:
             mode="append",
             partition_by=schema.PARTITIONS.get(table),
             schema_mode="merge",
-            commit_properties=_commit(metadata),
+            commit_properties=commit_properties(metadata),
         )
         return self.ref(table)
 
@@ -119,41 +132,80 @@ class DataRoot:
         self, table: str, rows: pl.DataFrame, key: str, metadata: Mapping[str, str] | None = None
     ) -> TableRef:
         """Insert rows whose ``key`` is not yet in ``table`` (an idempotent merge), retrying conflicts."""
+        return self.merge(table, rows, f"t.{key} = s.{key}", lambda m: m.when_not_matched_insert_all(), metadata)
+
+    def merge(
+        self,
+        table: str,
+        rows: pl.DataFrame,
+        predicate: str,
+        clauses: Callable[[TableMerger], TableMerger],
+        metadata: Mapping[str, str] | None = None,
+        attempts: int = 8,
+    ) -> TableRef:
+        """A Delta merge of ``rows`` (alias ``s``) into ``table`` (alias ``t``), creating the table if
+        needed. Concurrent merges conflict; a conflicting commit is retried with exponential backoff,
+        re-reading the table each time, so the outcome equals some serial order."""
         arrow = schema.conform(rows.to_arrow(), table)
         uri = self.uri(table)
         if not DeltaTable.is_deltatable(uri):
             try:
-                write_deltalake(uri, arrow.slice(0, 0), mode="append", partition_by=schema.PARTITIONS.get(table))
+                DeltaTable.create(uri, arrow.schema, partition_by=schema.PARTITIONS.get(table))
             except Exception:  # another writer created it first: fine, merge below
                 if not DeltaTable.is_deltatable(uri):
                     raise
-        for attempt in range(8):
+        for attempt in range(attempts):
             try:
-                (
-                    DeltaTable(uri)
-                    .merge(
-                        arrow,
-                        predicate=f"t.{key} = s.{key}",
-                        source_alias="s",
-                        target_alias="t",
-                        commit_properties=_commit(metadata),
-                    )
-                    .when_not_matched_insert_all()
-                    .execute()
+                merger = DeltaTable(uri).merge(
+                    arrow,
+                    predicate=predicate,
+                    source_alias="s",
+                    target_alias="t",
+                    merge_schema=True,
+                    commit_properties=commit_properties(metadata),
                 )
+                clauses(merger).execute()
                 return self.ref(table)
             except CommitFailedError:
                 time.sleep(0.05 * 2**attempt)
-        raise TableError(f"could not commit to {table} after 8 attempts: another writer keeps winning")
+        raise TableError(f"could not commit to {table} after {attempts} attempts: another writer keeps winning")
 
-    def history(self, table: str) -> list[dict[str, object]]:
+    @contextlib.contextmanager
+    def lock(self, name: str, timeout_s: float = 6 * 3600) -> Iterator[None]:
+        """Hold ``<home>/<name>.lock`` so only one process at a time runs a step (e.g. a nightly run).
+
+        Waits up to ``timeout_s`` for the holder; the OS frees the lock if the holder dies, so a
+        crash never leaves a stale lock. Object-store roots rely on Delta's conflict retries instead.
+        """
+        if not self.is_local:
+            yield
+            return
+        with open(self.path(f"{name}.lock"), "a+") as fh:
+            deadline = time.monotonic() + timeout_s
+            while True:
+                try:
+                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise TableError(
+                            f"another {name} run holds {fh.name} for more than {timeout_s:.0f} s; "
+                            "wait for it or stop it"
+                        ) from None
+                    time.sleep(0.5)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def history(self, table: str) -> list[dict[str, Any]]:
         try:
             return DeltaTable(self.uri(table)).history()
         except TableNotFoundError as e:
             raise NotFoundError(f"table {table} does not exist in {self.home}") from e
 
 
-def _commit(metadata: Mapping[str, str] | None) -> CommitProperties | None:
+def commit_properties(metadata: Mapping[str, str] | None) -> CommitProperties | None:
     return CommitProperties(custom_metadata=dict(metadata)) if metadata else None
 
 
