@@ -1,0 +1,773 @@
+r"""MinHash near-duplicate detection with LSH banding, verification and deterministic survivors.
+
+Maths
+=====
+
+**Jaccard and MinHash.** Two documents are compared as sets of shingles ``A`` and ``B``;
+their resemblance is ``J(A, B) = len(A & B) / len(A | B)``. For a random permutation ``π`` of the
+shingle hash space, ``P[min π(A) = min π(B)] = J``, so with ``K`` independent permutations the
+fraction of equal minima ``Ĵ = (1/K) Σ_k 1[min π_k(A) = min π_k(B)]`` is an unbiased estimate of
+``J`` with variance ``J (1 - J) / K`` (about ±0.035 at ``J = 0.8``, ``K = 128``).
+
+**Normalisation and shingles.** Text is lowercased (Unicode default case mapping) and split on
+runs of Unicode ``White_Space`` characters (``\t\n\v\f\r``, space, U+0085, U+00A0, U+1680,
+U+2000-U+200A, U+2028, U+2029, U+202F, U+205F, U+3000); every other character, punctuation
+included, belongs to a word. ``shingle="word"`` shingles are the ``n`` consecutive words of each
+position; ``shingle="char"`` shingles are ``n`` consecutive characters of the words joined by one
+space (whitespace collapsed, ends trimmed). A document with fewer than ``n`` tokens is one shingle
+(all its tokens); a document with no token has no shingle and is never anybody's near-duplicate.
+
+**Shingle hash.** Tokens are hashed once and combined arithmetically, so the fast path never
+materialises a shingle. For a token with UTF-8 bytes ``c_0 … c_{L-1}``::
+
+    H(t)     = Σ_i (c_i + 1) · K^(L-1-i)            mod 2^64      (K = 0x100000001B3, odd)
+    w(t)     = fmix64(H(t)) >> 32                                  (MurmurHash3 64-bit finaliser)
+    h(t_1 … t_m) = Σ_j w(t_j) · M^(m-j)             mod 2^32      (M = 0x01000193, odd)
+
+``h`` is :func:`shingle_hash`, a plain Python function that can be given to
+``datasketch.MinHash(hashfunc=shingle_hash)``; the vectorised path is bit-identical to it. Token
+hashes of a whole chunk come from one prefix sum over its bytes: with
+``P(j) = Σ_{t<j} (c_t + 1) · K^(-t)`` (``K`` is invertible modulo ``2^64``), the token occupying
+bytes ``[s, e)`` has ``H = K^(e-1) · (P(e) - P(s))``. Shingle hashes are ``n`` shifted
+multiply-adds over the token-hash array.
+
+**Permutations** (datasketch 2.0 scheme ``"affine32"``, bit for bit): with ``g = fmix32(h)`` (the
+MurmurHash3 32-bit finaliser, a bijection) and ``a_k`` odd, ``π_k(s) = a_k · g + b_k mod 2^32``.
+``a_k, b_k`` come from ``numpy.random.RandomState(seed)`` exactly as in
+``datasketch.MinHash._init_permutations``. A signature is the column-wise minimum over a
+document's shingles: one ``(num_perm, shingles)`` multiply-add and a segmented
+``np.minimum.reduceat`` per block of shingles. An empty document keeps ``2^32 - 1`` everywhere,
+as an empty ``datasketch.MinHash`` does.
+
+**LSH banding.** The signature is cut into ``b`` bands of ``r`` rows; two documents are
+candidates when all ``r`` rows of at least one band agree, with probability
+``P(s) = 1 - (1 - s^r)^b`` at resemblance ``s``. Unless ``bands``/``rows`` are configured,
+``(b, r)`` minimise ``w_fp · ∫_0^t P(s) ds + w_fn · ∫_t^1 (1 - P(s)) ds`` over ``b · r ≤ K``
+(datasketch's ``_optimal_param``), with equal weights, or ``(0.05, 0.95)`` when candidates are
+verified: verification removes false positives, so the banding is tuned for recall. A band is
+hashed to 64 bits (``fmix64(Σ_j (v_j + 1) · K^(r-1-j) mod 2^64)``) and candidate pairs are a join of
+``(band, band_hash)`` with itself. A bucket with more than ``MAX_BUCKET_PAIRS_SIZE`` members is
+linked as a star around its first member instead of all pairs, which keeps pathological buckets
+(thousands of near-identical boilerplate pages) linear; with ``verify=False`` the connected
+components are the same either way.
+
+**Verification and clusters.** With ``verify=True`` a candidate pair is kept when
+``Ĵ ≥ threshold``. Clusters are the connected components of the kept pairs
+(``scipy.sparse.csgraph.connected_components``). Each cluster keeps one survivor: a reservoir
+document first (when ``reservoir_wins``), then the highest ``p_human`` (nulls last), then the
+earliest ``created_at`` (compared as ISO 8601 strings, nulls last), then the smallest ``doc_id``.
+Every other member is removed with ``near_dup_of`` = survivor, ``cluster_id`` = survivor's
+``doc_id`` and ``similarity`` = ``Ĵ`` to the survivor (which can be below the threshold when the
+member joined the cluster through a chain). The batch is put in ``doc_id`` order first, so the
+result does not depend on the input order.
+
+Incremental use
+===============
+
+:func:`signature_rows` gives the rows of the ``signatures`` table (one per admitted document):
+
+============  ===============  =======================================================
+column        type             meaning
+============  ===============  =======================================================
+doc_id        String           the document
+sketch        String           hash / permutation parameters (:func:`sketch_key`)
+banding       String           ``"<bands>x<rows>"`` the band hashes were made with
+signature     Binary           ``num_perm`` little-endian uint32 MinHash values
+band_hashes   List(Int64)      one 64-bit hash per band (uint64 bits stored as Int64,
+                               because Delta Lake has no unsigned types)
+============  ===============  =======================================================
+
+:func:`near_duplicates` takes that table as ``index``, joins the batch's band hashes against
+``band_hashes`` and reads ``signature`` only for the reservoir documents that share a bucket with
+a batch document. If ``banding`` differs from the configuration the band hashes are recomputed
+from the stored signatures (slower, still correct); a different ``sketch`` raises ``ValueError``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+import pyarrow as pa
+from scipy.integrate import quad
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from tasks.core.config import MinHashConfig
+from tasks.core.errors import SchemaError
+
+__all__ = [
+    "HASH_VERSION",
+    "MAX_BUCKET_PAIRS_SIZE",
+    "VERIFY_WEIGHTS",
+    "band_hashes",
+    "bands_rows",
+    "estimated_jaccard",
+    "near_duplicates",
+    "optimal_bands_rows",
+    "permutations",
+    "shingle_hash",
+    "shingle_hashes",
+    "shingles",
+    "signature_rows",
+    "signatures",
+    "sketch_key",
+    "token_hash",
+]
+
+U32 = npt.NDArray[np.uint32]
+U64 = npt.NDArray[np.uint64]
+I64 = npt.NDArray[np.int64]
+
+HASH_VERSION: Final = 1
+"""Bump when the normalisation or the shingle hash changes: stored signatures become incomparable."""
+
+MAX_BUCKET_PAIRS_SIZE: Final = 256
+"""Buckets up to this size yield all their pairs; larger ones a star around their first member."""
+
+_K64: Final = 0x100000001B3
+_K64_INV: Final = pow(_K64, -1, 1 << 64)
+_M32: Final = 0x01000193
+_MASK32: Final = (1 << 32) - 1
+_MASK64: Final = (1 << 64) - 1
+_MAX32: Final = np.uint32(_MASK32)
+
+_CHUNK_BYTES: Final = 1 << 20  # text bytes per chunk: bounds the per-chunk arrays to a few times this
+_CHUNK_DOCS: Final = 10_000
+_BLOCK_SHINGLES: Final = 8192  # shingles per multiply-add block: (num_perm, block) uint32 stays in cache
+_VERIFY_BLOCK: Final = 1 << 16
+
+_WHITESPACE: Final = (
+    "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u2028\u2029\u202f\u205f\u3000"
+)
+_WHITESPACE_RE: Final = re.compile(f"[{re.escape(_WHITESPACE)}]+")
+_WS_CODEPOINTS_2: Final = np.array([ord(c) for c in _WHITESPACE if 0x80 <= ord(c) < 0x800], dtype=np.int64)
+_WS_CODEPOINTS_3: Final = np.array([ord(c) for c in _WHITESPACE if ord(c) >= 0x800], dtype=np.int64)
+_UTF8_LEN_LUT: Final = np.array(
+    [1] * 0x80 + [1] * 0x40 + [2] * 0x20 + [3] * 0x10 + [4] * 0x10, dtype=np.int64
+)  # continuation bytes (0x80-0xBF) never start a character; 1 keeps the table total
+
+
+# ---------------------------------------------------------------------------------------------------
+# Reference (pure Python) shingling and hashing: the definition the vectorised path must match.
+
+
+def _fmix64_int(x: int) -> int:
+    x ^= x >> 33
+    x = (x * 0xFF51AFD7ED558CCD) & _MASK64
+    x ^= x >> 33
+    x = (x * 0xC4CEB9FE1A85EC53) & _MASK64
+    return x ^ (x >> 33)
+
+
+@lru_cache(maxsize=1 << 16)
+def token_hash(token: str) -> int:
+    """32-bit hash ``w(t)`` of one token (a word, or one character in ``"char"`` mode)."""
+    h = 0
+    for c in token.encode("utf-8"):
+        h = (h * _K64 + c + 1) & _MASK64
+    return _fmix64_int(h) >> 32
+
+
+def shingle_hash(shingle_words: Sequence[str]) -> int:
+    """32-bit hash ``h`` of one shingle given as its tokens; usable as a datasketch ``hashfunc``."""
+    h = 0
+    for token in shingle_words:
+        h = (h * _M32 + token_hash(token)) & _MASK32
+    return h
+
+
+def _tokens(text: str, shingle: str) -> list[str]:
+    words = [w for w in _WHITESPACE_RE.split(text.lower()) if w]
+    return words if shingle == "word" else list(" ".join(words))
+
+
+def shingles(text: str, cfg: MinHashConfig) -> list[tuple[str, ...]]:
+    """The shingles of one text, in order (with repeats), as token tuples. Slow; for tests and checks."""
+    tokens = _tokens(text, cfg.shingle)
+    n = cfg.ngram
+    if not tokens:
+        return []
+    if len(tokens) < n:
+        return [tuple(tokens)]
+    return [tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Vectorised shingle hashes
+
+
+def _fmix64(x: U64) -> U64:
+    x = x ^ (x >> np.uint64(33))
+    x = x * np.uint64(0xFF51AFD7ED558CCD)
+    x = x ^ (x >> np.uint64(33))
+    x = x * np.uint64(0xC4CEB9FE1A85EC53)
+    return x ^ (x >> np.uint64(33))
+
+
+def _fmix32(x: U32) -> U32:
+    x = x ^ (x >> np.uint32(16))
+    x = x * np.uint32(0x85EBCA6B)
+    x = x ^ (x >> np.uint32(13))
+    x = x * np.uint32(0xC2B2AE35)
+    return x ^ (x >> np.uint32(16))
+
+
+class _Powers:
+    """``K^t`` and ``K^-t`` modulo 2^64 for ``t < size``, grown on demand (at most a chunk's bytes)."""
+
+    def __init__(self) -> None:
+        self.pos: U64 = np.ones(1, dtype=np.uint64)
+        self.neg: U64 = np.ones(1, dtype=np.uint64)
+
+    def get(self, size: int) -> tuple[U64, U64]:
+        if size > len(self.pos):
+            size = max(size, 2 * len(self.pos))
+            self.pos = self._powers(_K64, size)
+            self.neg = self._powers(_K64_INV, size)
+        return self.pos, self.neg
+
+    @staticmethod
+    def _powers(base: int, size: int) -> U64:
+        out = np.ones(size, dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            np.cumprod(np.full(size - 1, base, dtype=np.uint64), out=out[1:])
+        return out
+
+
+_POWERS: Final = _Powers()
+
+
+def _utf8_chunk(texts: pl.Series) -> tuple[npt.NDArray[np.uint8], I64]:
+    """Lowercased UTF-8 bytes of a chunk of texts and the ``n + 1`` byte offsets of the documents."""
+    lowered = texts.cast(pl.String).fill_null("").str.to_lowercase().to_arrow()
+    if isinstance(lowered, pa.ChunkedArray):
+        lowered = lowered.combine_chunks()
+    lowered = lowered.cast(pa.large_string())
+    _, offsets_buf, data_buf = lowered.buffers()
+    offsets = np.frombuffer(offsets_buf, dtype=np.int64)[lowered.offset : lowered.offset + len(lowered) + 1]
+    data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, np.uint8)
+    data = data[offsets[0] : offsets[-1]]
+    return data, offsets - offsets[0]
+
+
+def _whitespace_mask(data: npt.NDArray[np.uint8]) -> npt.NDArray[np.bool_]:
+    # Comparisons, not a lookup table: a uint8 gather costs several times more per byte.
+    ws = data == 32
+    ws |= (data >= 9) & (data <= 13)
+    lead = np.flatnonzero((data == 0xC2) | ((data >= 0xE1) & (data <= 0xE3)))
+    if len(lead):
+        padded = np.concatenate([data, np.zeros(2, dtype=np.uint8)])
+        b0 = padded[lead].astype(np.int64)
+        b1 = padded[lead + 1].astype(np.int64) & 0x3F
+        b2 = padded[lead + 2].astype(np.int64) & 0x3F
+        two = lead[(b0 == 0xC2) & np.isin(((b0 & 0x1F) << 6) | b1, _WS_CODEPOINTS_2)]
+        three = lead[(b0 != 0xC2) & np.isin(((b0 & 0x0F) << 12) | (b1 << 6) | b2, _WS_CODEPOINTS_3)]
+        for k in range(2):
+            ws[two + k] = True
+        for k in range(3):
+            ws[three + k] = True
+    return ws
+
+
+def _token_hashes(data: npt.NDArray[np.uint8], doc_offsets: I64, shingle: str) -> tuple[U32, npt.NDArray[np.intp]]:
+    """``w(t)`` of every token of a chunk, in order, and the document index of each token."""
+    size = len(data)
+    word = ~_whitespace_mask(data)
+    doc_starts = doc_offsets[:-1][doc_offsets[:-1] < size]
+    doc_ends = doc_offsets[1:][doc_offsets[1:] > doc_offsets[:-1]]
+    before = np.zeros(size, dtype=bool)
+    before[1:] = word[:-1]
+    before[doc_starts] = False
+    after = np.zeros(size, dtype=bool)
+    after[:-1] = word[1:]
+    after[doc_ends - 1] = False
+    word_starts = np.flatnonzero(word & ~before)
+    word_ends = np.flatnonzero(word & ~after) + 1
+    if shingle == "word":
+        starts, ends = word_starts, word_ends
+        space = None
+    else:
+        # Characters inside words, plus one space after every word that is not its document's last.
+        is_token = word & ((data & 0xC0) != 0x80)
+        word_doc = np.searchsorted(doc_offsets, word_starts, side="right") - 1
+        not_last = np.flatnonzero(word_doc[:-1] == word_doc[1:])
+        is_token[word_ends[not_last]] = True
+        starts = np.flatnonzero(is_token)
+        space = ~word[starts]
+        ends = starts + _UTF8_LEN_LUT[data[starts]]
+    pos, neg = _POWERS.get(size + 1)
+    prefix = np.zeros(size + 1, dtype=np.uint64)
+    terms = prefix[1:]
+    with np.errstate(over="ignore"):
+        np.multiply(data, neg[:size], out=terms)  # (c + 1) K^-t, in place: no chunk-sized temporaries
+        np.add(terms, neg[:size], out=terms)
+        np.cumsum(terms, out=terms)
+        raw = pos[ends - 1] * (prefix[ends] - prefix[starts])
+        hashes = (_fmix64(raw) >> np.uint64(32)).astype(np.uint32)
+    if space is not None:
+        hashes[space] = token_hash(" ")
+    per_doc = np.diff(np.searchsorted(starts, doc_offsets))
+    return hashes, np.repeat(np.arange(len(per_doc)), per_doc)
+
+
+def _shingles_from_tokens(token_hashes: U32, token_docs: npt.NDArray[np.intp], n_docs: int, n: int) -> tuple[U32, I64]:
+    """Shingle hashes ``h`` (per document, in order) and the ``n_docs + 1`` offsets into them."""
+    total = len(token_hashes)
+    counts = np.bincount(token_docs, minlength=n_docs).astype(np.int64)
+    token_offsets = np.zeros(n_docs + 1, dtype=np.int64)
+    np.cumsum(counts, out=token_offsets[1:])
+    position = np.arange(total, dtype=np.int64) - token_offsets[token_docs]
+    padded = np.concatenate([token_hashes, np.zeros(n - 1, dtype=np.uint32)])
+    acc = np.zeros(total, dtype=np.uint32)
+    with np.errstate(over="ignore"):
+        for j in range(n):
+            acc *= np.uint32(_M32)
+            acc += padded[j : j + total]
+        for k in range(1, n):  # documents shorter than n tokens: one shingle of all their tokens
+            first = token_offsets[:-1][counts == k]
+            if len(first):
+                short = np.zeros(len(first), dtype=np.uint32)
+                for j in range(k):
+                    short = short * np.uint32(_M32) + token_hashes[first + j]
+                acc[first] = short
+    doc_count = counts[token_docs]
+    keep = (position <= doc_count - n) | ((position == 0) & (doc_count < n))
+    shingle_counts = np.where(counts >= n, counts - n + 1, np.minimum(counts, 1))
+    offsets = np.zeros(n_docs + 1, dtype=np.int64)
+    np.cumsum(shingle_counts, out=offsets[1:])
+    return acc[keep], offsets
+
+
+def _as_series(texts: pl.Series | Sequence[str | None]) -> pl.Series:
+    return texts if isinstance(texts, pl.Series) else pl.Series("text", list(texts), dtype=pl.String)
+
+
+def _check_cfg(cfg: MinHashConfig) -> None:
+    if not isinstance(cfg, MinHashConfig):
+        raise ValueError(f"cfg must be a MinHashConfig, got {type(cfg).__name__}")
+
+
+def shingle_hashes(texts: pl.Series | Sequence[str | None], cfg: MinHashConfig) -> tuple[U32, I64]:
+    """All shingle hashes ``h`` of ``texts`` (CSR layout): ``hashes[offsets[i]:offsets[i+1]]`` are
+    document ``i``'s, in order and with repeats. Null texts have no shingle. Memory grows with the
+    input; :func:`signatures` streams instead."""
+    _check_cfg(cfg)
+    series = _as_series(texts)
+    data, doc_offsets = _utf8_chunk(series)
+    token_hashes, token_docs = _token_hashes(data, doc_offsets, cfg.shingle)
+    return _shingles_from_tokens(token_hashes, token_docs, len(series), cfg.ngram)
+
+
+@lru_cache(maxsize=32)
+def permutations(num_perm: int, seed: int) -> tuple[U32, U32]:
+    """``(a, b)`` of datasketch 2.0's ``"affine32"`` scheme (``a`` odd), as ``MinHash(num_perm, seed)``."""
+    if num_perm < 1:
+        raise ValueError(f"num_perm must be positive, got {num_perm}")
+    gen = np.random.RandomState(seed)
+    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    a.flags.writeable = False
+    b.flags.writeable = False
+    return a, b
+
+
+def _minhash(hashes: U32, offsets: I64, a: U32, b: U32, out: U32) -> None:
+    """Write the signatures (``num_perm`` x documents, column-wise minima) of CSR shingle hashes."""
+    num_perm = len(a)
+    counts = np.diff(offsets)
+    nonempty = np.flatnonzero(counts > 0)
+    starts = offsets[nonempty]
+    mixed = _fmix32(hashes)
+    block = np.empty((num_perm, _BLOCK_SHINGLES), dtype=np.uint32)
+    a_col, b_col = a[:, None], b[:, None]
+    with np.errstate(over="ignore"):
+        for lo in range(0, len(hashes), _BLOCK_SHINGLES):
+            hi = min(lo + _BLOCK_SHINGLES, len(hashes))
+            first = int(np.searchsorted(starts, lo, side="right")) - 1
+            last = int(np.searchsorted(starts, hi, side="left"))
+            segment_starts = starts[first:last] - lo
+            segment_starts[0] = 0  # the block's first document may have started in an earlier block
+            view = block[:, : hi - lo]
+            np.multiply(a_col, mixed[None, lo:hi], out=view)
+            np.add(view, b_col, out=view)
+            minima = np.minimum.reduceat(view, segment_starts, axis=1)
+            docs = nonempty[first:last]
+            out[:, docs] = np.minimum(out[:, docs], minima)
+
+
+def _chunks(series: pl.Series) -> list[tuple[int, int]]:
+    lengths = series.cast(pl.String).fill_null("").str.len_bytes().to_numpy().astype(np.int64)
+    bounds, lo, acc = [], 0, 0
+    for i, length in enumerate(lengths):
+        if i > lo and (acc + length > _CHUNK_BYTES or i - lo >= _CHUNK_DOCS):
+            bounds.append((lo, i))
+            lo, acc = i, 0
+        acc += int(length)
+    if lo < len(lengths):
+        bounds.append((lo, len(lengths)))
+    return bounds
+
+
+def signatures(texts: pl.Series | Sequence[str | None], cfg: MinHashConfig) -> U32:
+    """MinHash signatures, shape ``(len(texts), cfg.num_perm)``, uint32.
+
+    Row ``i`` equals ``datasketch.MinHash(cfg.num_perm, cfg.seed, hashfunc=shingle_hash)`` updated
+    with ``shingles(texts[i], cfg)``. Texts are processed in chunks of about 1 MB.
+    """
+    _check_cfg(cfg)
+    series = _as_series(texts)
+    a, b = permutations(cfg.num_perm, cfg.seed)
+    out = np.full((cfg.num_perm, len(series)), _MAX32, dtype=np.uint32)
+    for lo, hi in _chunks(series):
+        data, doc_offsets = _utf8_chunk(series.slice(lo, hi - lo))
+        token_hashes, token_docs = _token_hashes(data, doc_offsets, cfg.shingle)
+        hashes, offsets = _shingles_from_tokens(token_hashes, token_docs, hi - lo, cfg.ngram)
+        _minhash(hashes, offsets, a, b, out[:, lo:hi])
+    return np.ascontiguousarray(out.T)
+
+
+# ---------------------------------------------------------------------------------------------------
+# LSH
+
+
+@lru_cache(maxsize=64)
+def optimal_bands_rows(
+    threshold: float, num_perm: int, fp_weight: float = 0.5, fn_weight: float = 0.5
+) -> tuple[int, int]:
+    """``(bands, rows)`` minimising the weighted false positive and negative areas (as datasketch)."""
+    if not 0.0 < threshold < 1.0:
+        raise ValueError(f"threshold must be in (0, 1), got {threshold}")
+    if num_perm < 1:
+        raise ValueError(f"num_perm must be positive, got {num_perm}")
+    if fp_weight < 0 or fn_weight < 0 or abs(fp_weight + fn_weight - 1.0) > 1e-9:
+        raise ValueError(f"weights must be non-negative and sum to 1, got {fp_weight} and {fn_weight}")
+    best, best_error = (0, 0), float("inf")
+    for bands in range(1, num_perm + 1):
+        for rows in range(1, num_perm // bands + 1):
+            fp, _ = quad(lambda s, b=bands, r=rows: 1 - (1 - s ** float(r)) ** float(b), 0.0, threshold)
+            fn, _ = quad(lambda s, b=bands, r=rows: (1 - s ** float(r)) ** float(b), threshold, 1.0)
+            error = fp * fp_weight + fn * fn_weight
+            if error < best_error:
+                best, best_error = (bands, rows), error
+    return best
+
+
+VERIFY_WEIGHTS: Final = (0.05, 0.95)
+"""LSH ``(fp_weight, fn_weight)`` when candidates are verified: a false positive then costs one
+signature comparison, a false negative a missed duplicate (at ``t = 0.8``, 128 permutations:
+16 x 8 bands, ``P(0.8) = 0.95`` instead of 9 x 13 and ``P(0.8) = 0.40``)."""
+
+
+def bands_rows(cfg: MinHashConfig) -> tuple[int, int]:
+    """The configured ``(bands, rows)``, else the optimum for ``cfg.threshold``: with equal weights
+    without verification, with :data:`VERIFY_WEIGHTS` when ``cfg.verify``."""
+    if cfg.bands is not None and cfg.rows is not None:
+        return cfg.bands, cfg.rows
+    weights = VERIFY_WEIGHTS if cfg.verify else (0.5, 0.5)
+    return optimal_bands_rows(cfg.threshold, cfg.num_perm, *weights)
+
+
+def band_hashes(sigs: U32, bands: int, rows: int) -> U64:
+    """64-bit hash of each band, shape ``(n, bands)``: equal bands give equal hashes."""
+    sigs = np.asarray(sigs)
+    if sigs.ndim != 2 or sigs.dtype != np.uint32:
+        raise ValueError(f"sigs must be a 2-d uint32 array, got {sigs.dtype} with shape {sigs.shape}")
+    if bands < 1 or rows < 1 or bands * rows > sigs.shape[1]:
+        raise ValueError(f"bands={bands} x rows={rows} does not fit signatures of width {sigs.shape[1]}")
+    values = sigs[:, : bands * rows].reshape(len(sigs), bands, rows)
+    acc = np.zeros((len(sigs), bands), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for j in range(rows):
+            acc *= np.uint64(_K64)
+            acc += values[:, :, j].astype(np.uint64) + np.uint64(1)
+        return _fmix64(acc)
+
+
+def estimated_jaccard(left: U32, right: U32) -> npt.NDArray[np.float64]:
+    """Row-wise fraction of equal MinHash values of two equally shaped signature arrays."""
+    if left.shape != right.shape:
+        raise ValueError(f"signature shapes differ: {left.shape} and {right.shape}")
+    return np.count_nonzero(left == right, axis=-1) / np.float64(left.shape[-1])
+
+
+def sketch_key(cfg: MinHashConfig) -> str:
+    """Everything a stored signature depends on; signatures with different keys are incomparable."""
+    return f"wellspring-minhash/{HASH_VERSION} affine32 perm={cfg.num_perm} seed={cfg.seed} {cfg.shingle}={cfg.ngram}"
+
+
+def _banding(cfg: MinHashConfig) -> str:
+    bands, rows = bands_rows(cfg)
+    return f"{bands}x{rows}"
+
+
+def _binary_signatures(sigs: U32) -> pl.Series:
+    sigs = np.ascontiguousarray(sigs, dtype="<u4")
+    width = sigs.shape[1] * 4
+    fixed = pa.FixedSizeBinaryArray.from_buffers(pa.binary(width), len(sigs), [None, pa.py_buffer(sigs)])
+    return pl.Series("signature", fixed.cast(pa.large_binary()), dtype=pl.Binary)
+
+
+def _decode_signatures(column: pl.Series, num_perm: int) -> U32:
+    if len(column) == 0:
+        return np.zeros((0, num_perm), dtype=np.uint32)
+    width = column.bin.size().unique()
+    if len(width) != 1 or width[0] != 4 * num_perm:
+        raise SchemaError(f"index signatures must be {4 * num_perm} bytes, found sizes {width.to_list()}")
+    arrays = column.bin.reinterpret(dtype=pl.Array(pl.UInt32, num_perm), endianness="little")
+    return np.ascontiguousarray(arrays.to_numpy(), dtype=np.uint32)
+
+
+def signature_rows(doc_ids: Sequence[str] | pl.Series, sigs: U32, cfg: MinHashConfig) -> pl.DataFrame:
+    """Rows for the ``signatures`` table (see the module docstring) for documents and their signatures."""
+    _check_cfg(cfg)
+    ids = doc_ids if isinstance(doc_ids, pl.Series) else pl.Series(list(doc_ids), dtype=pl.String)
+    sigs = np.asarray(sigs)
+    if sigs.ndim != 2 or sigs.shape != (len(ids), cfg.num_perm) or sigs.dtype != np.uint32:
+        raise ValueError(f"sigs must be uint32 of shape ({len(ids)}, {cfg.num_perm}), got {sigs.dtype} {sigs.shape}")
+    bands, rows = bands_rows(cfg)
+    hashes = band_hashes(sigs, bands, rows).view(np.int64)
+    return pl.DataFrame(
+        {
+            "doc_id": ids.cast(pl.String).rename("doc_id"),
+            "sketch": pl.Series([sketch_key(cfg)] * len(ids), dtype=pl.String),
+            "banding": pl.Series([f"{bands}x{rows}"] * len(ids), dtype=pl.String),
+            "signature": _binary_signatures(sigs),
+            "band_hashes": pl.Series(hashes, dtype=pl.Array(pl.Int64, bands)).cast(pl.List(pl.Int64)),
+        }
+    )
+
+
+def _band_table(hashes: U64, nodes: npt.NDArray[np.integer]) -> pl.DataFrame:
+    """Long ``(node, band, band_hash)`` rows; ``band_hash`` holds the uint64 bits as Int64."""
+    n, bands = hashes.shape
+    return pl.DataFrame(
+        {
+            "node": np.repeat(np.asarray(nodes, dtype=np.uint32), bands),
+            "band": np.tile(np.arange(bands, dtype=np.uint16), n),
+            "band_hash": np.ascontiguousarray(hashes).reshape(-1).view(np.int64),
+        }
+    )
+
+
+def _candidate_pairs(table: pl.DataFrame, n_index: int) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint32]]:
+    """Distinct node pairs ``(i < j)`` sharing a bucket, never two index (reservoir) nodes."""
+    sizes = table.group_by("band", "band_hash").agg(pl.len().alias("size"), pl.col("node").min().alias("centre"))
+    sizes = sizes.filter(pl.col("size") > 1)
+    members = table.join(sizes, on=["band", "band_hash"], how="inner")
+    small = members.filter(pl.col("size") <= MAX_BUCKET_PAIRS_SIZE).select("band", "band_hash", "node")
+    all_pairs = small.join(small, on=["band", "band_hash"], suffix="_other").filter(
+        pl.col("node") < pl.col("node_other")
+    )
+    star = members.filter((pl.col("size") > MAX_BUCKET_PAIRS_SIZE) & (pl.col("node") != pl.col("centre")))
+    pairs = (
+        pl.concat(
+            [
+                all_pairs.select(pl.col("node").alias("i"), pl.col("node_other").alias("j")),
+                star.select(pl.col("centre").alias("i"), pl.col("node").alias("j")),
+            ]
+        )
+        .filter(pl.col("j") >= n_index)
+        .unique()
+        .sort("i", "j")
+    )
+    return pairs["i"].to_numpy(), pairs["j"].to_numpy()
+
+
+def _pair_similarity(sigs: U32, i: npt.NDArray[np.integer], j: npt.NDArray[np.integer]) -> npt.NDArray[np.float64]:
+    out = np.empty(len(i), dtype=np.float64)
+    for lo in range(0, len(i), _VERIFY_BLOCK):
+        hi = lo + _VERIFY_BLOCK
+        out[lo:hi] = estimated_jaccard(sigs[i[lo:hi]], sigs[j[lo:hi]])
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------
+# Main entry
+
+
+_OUTPUT_SCHEMA: Final = {
+    "doc_id": pl.String,
+    "cluster_id": pl.String,
+    "survivor": pl.Boolean,
+    "near_dup_of": pl.String,
+    "similarity": pl.Float64,
+}
+
+
+def _collect(frame: pl.LazyFrame | pl.DataFrame, what: str) -> pl.DataFrame:
+    if isinstance(frame, pl.LazyFrame):
+        return frame.collect()
+    if isinstance(frame, pl.DataFrame):
+        return frame
+    raise ValueError(f"{what} must be a polars LazyFrame or DataFrame, got {type(frame).__name__}")
+
+
+def _schema(frame: pl.LazyFrame | pl.DataFrame) -> pl.Schema:
+    return frame.collect_schema() if isinstance(frame, pl.LazyFrame) else frame.schema
+
+
+def _rank_columns(schema: pl.Schema) -> list[pl.Expr]:
+    """``p_human`` (float, NaN as null) and ``created_at`` (string) when present, else nulls."""
+    return [
+        (pl.col("p_human").cast(pl.Float64).fill_nan(None) if "p_human" in schema else pl.lit(None, pl.Float64)).alias(
+            "p_human"
+        ),
+        (pl.col("created_at").cast(pl.String) if "created_at" in schema else pl.lit(None, pl.String)).alias(
+            "created_at"
+        ),
+    ]
+
+
+def _index_matches(
+    index: pl.LazyFrame | pl.DataFrame, batch_ids: pl.Series, batch_bands: U64, cfg: MinHashConfig
+) -> tuple[pl.DataFrame, U32, U64]:
+    """The index documents sharing a bucket with the batch (sorted by doc_id), their signatures and
+    band hashes; index rows whose doc_id is in the batch are ignored."""
+    schema = _schema(index)
+    missing = [c for c in ("doc_id", "sketch", "banding", "signature", "band_hashes") if c not in schema]
+    if missing:
+        raise SchemaError(f"index is missing column(s) {', '.join(missing)}; build it with signature_rows()")
+    lazy = index.lazy().filter(~pl.col("doc_id").is_in(batch_ids.implode()))
+    keys = lazy.select(pl.col("sketch").unique(), pl.col("banding").unique()).collect()
+    sketches, bandings = keys["sketch"].drop_nulls().unique(), keys["banding"].drop_nulls().unique()
+    if len(sketches) and sketches.to_list() != [sketch_key(cfg)]:
+        raise ValueError(f"index signatures were made with {sketches.to_list()}, not {sketch_key(cfg)!r}")
+    bands = batch_bands.shape[1]
+    wanted = _band_table(batch_bands, np.zeros(len(batch_bands), dtype=np.uint32)).select("band", "band_hash").unique()
+    if bandings.to_list() in ([], [_banding(cfg)]):
+        exploded = (
+            lazy.select("doc_id", pl.col("band_hashes").list.head(bands).alias("band_hash"))
+            .with_columns(pl.int_ranges(pl.col("band_hash").list.len(), dtype=pl.UInt16).alias("band"))
+            .explode("band_hash", "band")
+        )
+        matched = exploded.join(wanted.lazy(), on=["band", "band_hash"], how="semi").select("doc_id").unique()
+        rows = lazy.join(matched, on="doc_id", how="semi")
+        stored_bands = True
+    else:  # stored band hashes are for another banding: recompute them from the stored signatures
+        rows, stored_bands = lazy, False
+    found = (
+        rows.select("doc_id", "signature", *_rank_columns(schema))
+        .unique("doc_id", keep="first")
+        .sort("doc_id")
+        .collect()
+    )
+    sigs = _decode_signatures(found["signature"], cfg.num_perm)
+    hashes = band_hashes(sigs, *bands_rows(cfg))
+    if not stored_bands:
+        hit = (
+            _band_table(hashes, np.arange(len(hashes)))
+            .join(wanted, on=["band", "band_hash"], how="semi")["node"]
+            .unique()
+            .sort()
+        )
+        keep = hit.to_numpy()
+        found, sigs, hashes = found[keep], sigs[keep], hashes[keep]
+    return found.drop("signature"), sigs, hashes
+
+
+def near_duplicates(
+    docs: pl.LazyFrame | pl.DataFrame,
+    cfg: MinHashConfig,
+    index: pl.LazyFrame | pl.DataFrame | None = None,
+    *,
+    signature_columns: bool = False,
+) -> pl.DataFrame:
+    """Near-duplicate clusters of a batch, optionally against a stored reservoir ``index``.
+
+    ``docs`` needs ``doc_id`` (unique strings) and ``text``; ``p_human`` and ``created_at`` are used
+    by the survivor rule when present. ``index`` is a ``signatures`` table (:func:`signature_rows`);
+    when ``cfg.reservoir_wins`` a batch document near a reservoir document is removed in its favour.
+    Reservoir documents are never reported.
+
+    Returns one row per input document, in input order: ``doc_id``, ``cluster_id`` (the survivor's
+    ``doc_id``; null for a document with no near-duplicate), ``survivor`` (kept?), ``near_dup_of``
+    (null for survivors) and ``similarity`` (estimated Jaccard to the survivor; null for survivors).
+    With ``signature_columns=True`` the :func:`signature_rows` columns (``sketch``, ``banding``,
+    ``signature``, ``band_hashes``) are appended, ready to store for the admitted documents.
+    """
+    _check_cfg(cfg)
+    schema = _schema(docs)
+    missing = [c for c in ("doc_id", "text") if c not in schema]
+    if missing:
+        raise SchemaError(f"docs is missing column(s) {', '.join(missing)}")
+    frame = _collect(
+        docs.lazy().select(pl.col("doc_id").cast(pl.String), pl.col("text").cast(pl.String), *_rank_columns(schema)),
+        "docs",
+    ).with_row_index("input_row")
+    if frame["doc_id"].null_count():
+        raise SchemaError("docs has null doc_id values")
+    if frame["doc_id"].n_unique() != frame.height:
+        dup = frame.group_by("doc_id").len().filter(pl.col("len") > 1).sort("doc_id")
+        raise SchemaError(f"doc_id must be unique; {dup['doc_id'][0]!r} appears {dup['len'][0]} times")
+    batch = frame.sort("doc_id")
+    sigs = signatures(batch["text"], cfg)
+    bands, rows = bands_rows(cfg)
+    hashes = band_hashes(sigs, bands, rows)
+    empty = (sigs == _MAX32).all(axis=1)  # no shingle: never a candidate
+
+    if index is not None:
+        reservoir, reservoir_sigs, reservoir_hashes = _index_matches(index, batch["doc_id"], hashes[~empty], cfg)
+    else:
+        reservoir = pl.DataFrame(schema={"doc_id": pl.String, "p_human": pl.Float64, "created_at": pl.String})
+        reservoir_sigs = np.zeros((0, cfg.num_perm), dtype=np.uint32)
+        reservoir_hashes = np.zeros((0, bands), dtype=np.uint64)
+    n_index = reservoir.height
+    all_sigs = np.concatenate([reservoir_sigs, sigs])
+    nodes = np.concatenate([np.arange(n_index), n_index + np.flatnonzero(~empty)])
+    table = _band_table(np.concatenate([reservoir_hashes, hashes[~empty]]), nodes)
+    i, j = _candidate_pairs(table, n_index)
+    if cfg.verify and len(i):
+        keep = _pair_similarity(all_sigs, i, j) >= cfg.threshold
+        i, j = i[keep], j[keep]
+
+    n_nodes = n_index + batch.height
+    graph = coo_matrix((np.ones(len(i), dtype=np.int8), (i, j)), shape=(n_nodes, n_nodes)).tocsr()
+    _, labels = connected_components(graph, directed=False)
+    members = pl.concat(
+        [
+            reservoir.select("doc_id", "p_human", "created_at").with_columns(in_index=pl.lit(True)),
+            batch.select("doc_id", "p_human", "created_at").with_columns(in_index=pl.lit(False)),
+        ]
+    ).with_columns(node=pl.int_range(n_nodes, dtype=pl.UInt32), label=pl.Series(labels, dtype=pl.Int64))
+    clustered = members.filter(pl.len().over("label") > 1)
+    order = (
+        ["label", "in_index", "p_human", "created_at", "doc_id"]
+        if cfg.reservoir_wins
+        else ["label", "p_human", "created_at", "doc_id"]
+    )
+    descending = [False, True, True, False, False] if cfg.reservoir_wins else [False, True, False, False]
+    survivors = (
+        clustered.sort(order, descending=descending, nulls_last=True)
+        .unique("label", keep="first", maintain_order=True)
+        .select("label", pl.col("doc_id").alias("cluster_id"), pl.col("node").alias("survivor_node"))
+    )
+    removed = clustered.join(survivors, on="label").filter(pl.col("node") != pl.col("survivor_node"))
+    similarity = estimated_jaccard(all_sigs[removed["node"].to_numpy()], all_sigs[removed["survivor_node"].to_numpy()])
+    removed = removed.select(
+        "doc_id", "cluster_id", pl.col("cluster_id").alias("near_dup_of"), pl.Series("similarity", similarity)
+    )
+    kept = clustered.join(survivors, on="label").filter(pl.col("node") == pl.col("survivor_node"))
+    result = (
+        batch.select("input_row", "doc_id")
+        .join(removed, on="doc_id", how="left")
+        .join(kept.select("doc_id", pl.col("cluster_id").alias("own_cluster")), on="doc_id", how="left")
+        .select(
+            "input_row",
+            "doc_id",
+            pl.coalesce("cluster_id", "own_cluster").alias("cluster_id"),
+            pl.col("near_dup_of").is_null().alias("survivor"),
+            "near_dup_of",
+            "similarity",
+        )
+    )
+    if signature_columns:
+        stored = signature_rows(batch["doc_id"], sigs, cfg).drop("doc_id")
+        result = pl.concat([result, stored], how="horizontal")
+    return result.sort("input_row").drop("input_row").cast(_OUTPUT_SCHEMA)  # type: ignore[arg-type]

@@ -1,0 +1,84 @@
+"""Real processes: a nightly run killed with SIGKILL mid-commit, and two nightly runs at once."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import polars as pl
+
+from tasks.core import pipeline
+from tasks.core.config import NightlyConfig
+from tasks.core.ledger import list_inputs
+from tasks.core.storage import DataRoot
+from tests.test_cli import WELLSPRING, run
+
+
+def serial_reference(inboxes: list[Path], home: Path) -> set[str]:
+    """The reservoir that running the stages one inbox after the other gives (no Prefect)."""
+    root, cfg = DataRoot.at(home), NightlyConfig()
+    for inbox in inboxes:
+        run_id = pipeline.new_run_id()
+        pipeline.ingest_stage(root, run_id, list_inputs([inbox]), cfg.ingest)
+        pipeline.quality_stage(root, run_id, cfg.quality)
+        pipeline.exact_dedup_stage(root, run_id)
+        pipeline.admission_stage(root, run_id, cfg.admission)
+        pipeline.commit_stage(root, run_id)
+    return set(root.scan("reservoir").collect()["doc_id"])
+
+
+def reservoir_ids(home: Path) -> list[str]:
+    return DataRoot.at(home).scan("reservoir").collect()["doc_id"].to_list()
+
+
+def start(inbox: Path, home: Path) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    return subprocess.Popen(
+        [WELLSPRING, "nightly", "--inbox", str(inbox), "--home", str(home), "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+
+
+def test_kill_during_reservoir_commit_then_rerun_is_consistent(sample_inbox: Path, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    proc = start(sample_inbox, home)
+    target = home / "reservoir"
+    deadline = time.monotonic() + 300
+    while proc.poll() is None and time.monotonic() < deadline:
+        if target.exists() and any(target.iterdir()):
+            break  # the reservoir commit has started writing
+        time.sleep(0.002)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    out = run("nightly", "--inbox", str(sample_inbox), "--home", str(home), "--json", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    ids = reservoir_ids(home)
+    assert len(ids) == len(set(ids)), "no duplicate documents"
+    assert set(ids) == serial_reference([sample_inbox], tmp_path / "reference"), "nothing lost, nothing extra"
+    runs = DataRoot.at(home).scan("runs").collect()
+    assert pipeline.unfinished_runs(DataRoot.at(home)) == [] and runs.height >= 1
+
+
+def test_two_concurrent_nightly_runs_equal_a_serial_order(sample_inbox: Path, tmp_path: Path) -> None:
+    first, second = tmp_path / "in1", tmp_path / "in2"
+    first.mkdir()
+    second.mkdir()
+    for name in ("docs-a.jsonl", "docs-b.jsonl.gz"):
+        shutil.copy(sample_inbox / name, first / name)
+    for name in ("docs-b.jsonl.gz", "docs-c.csv"):  # docs-b overlaps
+        shutil.copy(sample_inbox / name, second / name)
+    home = tmp_path / "home"
+    procs = [start(first, home), start(second, home)]
+    assert [p.wait(timeout=600) for p in procs] == [0, 0]
+    ids = reservoir_ids(home)
+    assert len(ids) == len(set(ids))
+    assert set(ids) == serial_reference([first, second], tmp_path / "reference")
+    decisions = DataRoot.at(home).scan("decisions").collect()
+    assert decisions.filter(pl.col("verdict") == "admitted").height == len(ids)
