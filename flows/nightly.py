@@ -9,7 +9,7 @@ from prefect import flow
 from tasks.clean import apply_quality_rules
 from tasks.core.config import NightlyConfig, load_config
 from tasks.core.storage import DataRoot
-from tasks.dedup import drop_exact_duplicates
+from tasks.dedup import drop_exact_duplicates, drop_near_duplicates
 from tasks.ingest import ingest_files
 from tasks.reservoir import apply_admission_policy, commit_to_reservoir
 from tasks.runs import Run, find_new_inputs, find_unfinished_runs, start_run, summarize_run
@@ -23,7 +23,8 @@ def curate(run: Run, cfg: NightlyConfig) -> dict[str, object]:
     """Every stage after ingest, in order; each one is idempotent, so a crashed run can be re-curated."""
     apply_quality_rules(run, cfg.quality)
     drop_exact_duplicates(run)
-    # Next stages (issues 4-6): near dedup, provenance score, diversity score.
+    drop_near_duplicates(run, cfg.minhash)
+    # Next stages (issues 5-6): provenance score, diversity score.
     apply_admission_policy(run, cfg.admission)
     commit_to_reservoir(run, cfg)
     return summarize_run(run, cfg)

@@ -15,10 +15,10 @@ import orjson
 import polars as pl
 from deltalake import DeltaTable
 
-from tasks.core import decisions, reservoir
+from tasks.core import decisions, minhash, reservoir
 from tasks.core.admission import admission_drops
 from tasks.core.clean.quality import quality_verdicts
-from tasks.core.config import AdmissionConfig, IngestConfig, NightlyConfig, QualityConfig
+from tasks.core.config import AdmissionConfig, IngestConfig, MinHashConfig, NightlyConfig, QualityConfig
 from tasks.core.exact_dedup import exact_duplicates
 from tasks.core.ingest import IngestResult, ingest_files
 from tasks.core.ledger import InputFile, new_inputs
@@ -81,6 +81,36 @@ def exact_dedup_stage(root: DataRoot, run_id: str) -> StageResult:
     )
     ref = decisions.record(root, run_id, "exact_dedup", decisions.DROPPED, rows)
     return StageResult("exact_dedup", batch.height, _counts(rows), wrote=[ref])
+
+
+def near_dedup_stage(root: DataRoot, run_id: str, cfg: MinHashConfig) -> StageResult:
+    """Drop near-duplicates (MinHash + LSH) within the batch and of reservoir documents.
+
+    Only this batch is hashed: reservoir documents are compared through the stored ``signatures``
+    index (restricted to documents really in the reservoir). The survivors' signatures are stored
+    (an idempotent insert on ``doc_id``) so that later runs compare against them once admitted.
+    """
+    columns = ["record_id", "doc_id", "text", "created_at"]
+    batch = decisions.alive(root, run_id).select(columns).collect()
+    index = None
+    if root.exists("signatures") and root.exists("reservoir"):
+        index = root.scan("signatures").join(root.scan("reservoir").select("doc_id"), on="doc_id", how="semi")
+    found = minhash.near_duplicates(batch.drop("record_id"), cfg, index, signature_columns=True)
+    found = found.join(batch.select("record_id", "doc_id"), on="doc_id")
+    removed = found.filter(~pl.col("survivor")).select(
+        "record_id",
+        "doc_id",
+        pl.col("near_dup_of").alias("dup_of"),
+        pl.col("similarity").alias("score"),
+        pl.lit("near_dup_of").alias("reason"),
+        pl.format('{{"cluster_id":"{}"}}', pl.col("cluster_id")).alias("detail"),
+    )
+    wrote = [decisions.record(root, run_id, "near_dedup", decisions.DROPPED, removed)]
+    kept = found.filter(pl.col("survivor")).select("doc_id", "sketch", "banding", "signature", "band_hashes")
+    if kept.height:
+        kept = kept.with_columns(pl.lit(run_id).alias("run_id"))
+        wrote.append(root.insert_new("signatures", kept, key="doc_id", metadata={"run_id": run_id}))
+    return StageResult("near_dedup", batch.height, _counts(removed), wrote=wrote)
 
 
 def admission_stage(root: DataRoot, run_id: str, cfg: AdmissionConfig) -> StageResult:

@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 
 from tasks.core import pipeline
+from tasks.core.clean.normalize import doc_id_of
 from tasks.core.config import NightlyConfig
 from tasks.core.errors import NotFoundError
 from tasks.core.explain import explain
@@ -22,6 +23,8 @@ def run_all(root: DataRoot, inbox: Path, cfg: NightlyConfig | None = None) -> di
     pipeline.ingest_stage(root, run_id, list_inputs([inbox]), cfg.ingest)
     pipeline.quality_stage(root, run_id, cfg.quality)
     pipeline.exact_dedup_stage(root, run_id)
+    pipeline.near_dedup_stage(root, run_id, cfg.minhash)
+    pipeline.admission_stage(root, run_id, cfg.admission)
     pipeline.commit_stage(root, run_id)
     return pipeline.run_summary(root, run_id)
 
@@ -34,6 +37,7 @@ def test_counts_add_up_and_every_record_has_one_fate(sample_inbox: Path, root: D
     assert summary["ingested"] == summary["admitted"] + sum(dropped.values())
     assert summary["undecided"] == 0
     assert dropped["exact_dup_of"] == 20  # the 20 deliberate exact copies in docs-c and docs-d
+    assert dropped["near_dup_of"] >= 20  # the 20 deliberate near-copies in docs-f, and a few natural ones
     decisions = root.scan("decisions").collect()
     assert decisions["record_id"].n_unique() == decisions.height == summary["ingested"]
     reservoir = root.scan("reservoir").collect()
@@ -94,3 +98,37 @@ def test_run_record_keeps_summary_and_config_hash(sample_inbox: Path, root: Data
     row = root.scan("runs").collect().row(0, named=True)
     assert row["config_hash"] == cfg.config_hash()
     assert json.loads(row["summary"])["admitted"] == summary["admitted"]
+
+
+def test_edited_copies_in_a_later_run_point_into_the_reservoir_without_rehashing_it(
+    sample_inbox: Path, root: DataRoot, tmp_path: Path
+) -> None:
+    first = tmp_path / "a"
+    first.mkdir()
+    (first / "docs-a.jsonl").write_bytes((sample_inbox / "docs-a.jsonl").read_bytes())
+    run_all(root, first)
+    signatures_before = root.scan("signatures").collect()
+    originals = [json.loads(line) for line in (first / "docs-a.jsonl").read_text().splitlines()]
+    admitted = set(root.scan("reservoir").collect()["doc_id"])
+    long_docs = [d for d in originals if len(d["text"].split()) >= 150 and doc_id_of(d["text"]) in admitted][:8]
+    edited = []
+    for d in long_docs:
+        words = d["text"].split(" ")
+        words[len(words) // 2] = "EDITED"  # one word changed in a long document, lines kept
+        edited.append({**d, "id": d["id"] + "-edited", "text": " ".join(words)})
+    second = tmp_path / "b"
+    second.mkdir()
+    (second / "edited.jsonl").write_text("\n".join(json.dumps(d) for d in edited))
+    cfg = NightlyConfig()
+    run_id = pipeline.new_run_id()
+    pipeline.ingest_stage(root, run_id, list_inputs([second]), cfg.ingest)
+    pipeline.quality_stage(root, run_id, cfg.quality)
+    pipeline.exact_dedup_stage(root, run_id)
+    near = pipeline.near_dedup_stage(root, run_id, cfg.minhash)
+    assert near.considered == len(edited)  # only the new batch was hashed
+    assert near.dropped == {"near_dup_of": len(edited)}
+    reservoir_ids = set(root.scan("reservoir").collect()["doc_id"])
+    dropped = root.scan("decisions").filter(pl.col("run_id") == run_id).collect()
+    assert set(dropped["dup_of"]) <= reservoir_ids and dropped["score"].min() >= 0.8  # type: ignore[operator]
+    after = root.scan("signatures").filter(pl.col("doc_id").is_in(signatures_before["doc_id"].to_list())).collect()
+    assert after.sort("doc_id").equals(signatures_before.sort("doc_id"))  # reservoir signatures untouched
