@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from flows.cli_build import build, builds_app
 from flows.cli_common import Home, Json, emit, expected_errors, use_home
 from flows.cli_reservoir import app as reservoir_app
 from tasks.core.errors import WellspringError
@@ -23,6 +24,8 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(reservoir_app, name="reservoir")
+app.add_typer(builds_app, name="builds")
+app.command("build")(build)
 
 
 @app.command()

@@ -117,6 +117,24 @@ class AdmissionConfig(Frozen):
     max_docs_per_domain: int | None = Field(None, ge=0, description="reservoir documents per web domain")
 
 
+class BuildConfig(Frozen):
+    """Sampling rules of a dataset build (see ``tasks.core.build.sampling`` and the README)."""
+
+    logic_version: int = 1
+    size: int = Field(..., gt=0, description="documents in the build")
+    seed: int = 0
+    reservoir_version: int | None = Field(None, description="pinned reservoir version (None: latest)")
+    min_human: float = Field(0.9, ge=0, le=1, description="minimum share of reservoir (human) documents")
+    max_synthetic: float = Field(0.0, ge=0, le=1, description="cap on the share of --synthetic documents")
+    p_human_power: float = Field(1.0, ge=0, description="weight ~ p_human ** power (0: ignore the score)")
+    cluster_temperature: float = Field(
+        0.5, ge=0, le=1, description="cluster mass ~ size ** temperature (1: proportional, 0: uniform)"
+    )
+    novelty_boost: float = Field(1.0, ge=0, description="weight *= 1 + boost * novelty (tail documents)")
+    max_source_share: float | None = Field(0.5, gt=0, le=1, description="per-source cap as a share of the build")
+    shard_rows: int = Field(50_000, gt=0, description="rows per Parquet shard")
+
+
 class NightlyConfig(Frozen):
     """Everything the nightly flow needs; loaded from ``wellspring.yaml`` when present."""
 

@@ -99,7 +99,7 @@ class DataRoot:
                         f"{table} version {version} is no longer readable: a purge or vacuum removed "
                         f"{len(missing)} of its files"
                     )
-            return pl.scan_delta(uri, version=version)
+            return _with_known_columns(pl.scan_delta(uri, version=version), table)
         except NotFoundError:
             raise
         except Exception as e:  # deltalake raises several types for a missing version
@@ -203,6 +203,15 @@ class DataRoot:
             return DeltaTable(self.uri(table)).history()
         except TableNotFoundError as e:
             raise NotFoundError(f"table {table} does not exist in {self.home}") from e
+
+
+def _with_known_columns(frame: pl.LazyFrame, table: str) -> pl.LazyFrame:
+    """Add the schema's columns a table written by an older Wellspring lacks, as nulls."""
+    if table not in schema.TABLES:
+        return frame
+    have = set(frame.collect_schema().names())
+    missing = [f for f in schema.polars_schema(table).items() if f[0] not in have]
+    return frame.with_columns(pl.lit(None, dtype=dtype).alias(name) for name, dtype in missing) if missing else frame
 
 
 def commit_properties(metadata: Mapping[str, str] | None) -> CommitProperties | None:
