@@ -1,0 +1,1 @@
+"""Dataset builds: a reproducible training set drawn from a pinned reservoir version."""

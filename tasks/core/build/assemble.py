@@ -1,0 +1,191 @@
+"""Assemble a build: choose documents, write the folder atomically, record it in ``builds``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+import polars as pl
+
+from tasks.core import reservoir
+from tasks.core.build.card import croissant, dataset_card
+from tasks.core.build.outputs import sha256_file, write_shards
+from tasks.core.build.sampling import BuildRefused, plan_counts, uniform_keys, weighted_sample
+from tasks.core.clean.normalize import dedup_key, doc_ids, normalized_text
+from tasks.core.config import BuildConfig
+from tasks.core.errors import InputError, WellspringError
+from tasks.core.storage import DataRoot, TableRef
+
+Metrics = Callable[[pl.DataFrame], dict[str, float]]
+OPTIONAL = ("p_human", "cluster_id", "novelty")
+
+
+def reservoir_candidates(root: DataRoot, version: int) -> pl.DataFrame:
+    """Active (not retracted, not purged) documents of a reservoir version, with what sampling uses."""
+    frame = root.scan("reservoir", version=version)
+    names = frame.collect_schema().names()
+    columns = ["doc_id", "text", "source", "license", "lang", *(c for c in OPTIONAL if c in names)]
+    return (
+        frame.filter(reservoir.ACTIVE & pl.col("text").is_not_null())
+        .select(columns)
+        .sort("doc_id")
+        .collect()
+        .with_columns(pl.lit("reservoir").alias("origin"))
+    )
+
+
+def read_synthetic(path: Path) -> pl.DataFrame:
+    """Synthetic documents from JSONL or Parquet with a ``text`` column; ``doc_id`` from the text."""
+    if not path.is_file():
+        raise InputError(f"--synthetic {path} does not exist")
+    try:
+        frame = pl.read_parquet(path) if path.suffix == ".parquet" else pl.read_ndjson(path)
+    except Exception as e:
+        raise InputError(f"--synthetic {path} is not readable JSONL or Parquet: {e}") from e
+    if "text" not in frame.columns:
+        raise InputError(f"--synthetic {path} has no text column")
+    texts = frame.select(normalized_text(pl.col("text").cast(pl.String)).alias("text")).filter(pl.col("text") != "")
+    ids = doc_ids(texts.select(dedup_key(pl.col("text"))).to_series())
+    return (
+        texts.with_columns(ids, pl.lit(f"synthetic:{path.stem}").alias("source"), pl.lit("synthetic").alias("origin"))
+        .unique("doc_id", keep="first", maintain_order=True)
+        .sort("doc_id")
+    )
+
+
+def build_dataset(
+    root: DataRoot,
+    name: str,
+    cfg: BuildConfig,
+    out: Path,
+    synthetic: Path | None = None,
+    metrics: Metrics | None = None,
+) -> dict[str, Any]:
+    """Draw a build from a pinned reservoir version into ``out`` (which must not exist yet).
+
+    Writes shards, ``manifest.json``, ``README.md`` (dataset card) and ``croissant.json`` into a
+    temporary sibling folder and renames it into place, so a refused or failed build leaves nothing.
+    Returns the manifest.
+    """
+    if out.exists() and any(out.iterdir()):
+        raise WellspringError(f"output folder {out} exists and is not empty; choose another --out")
+    version = reservoir.resolve_version(root, cfg.reservoir_version)
+    human_pool = reservoir_candidates(root, version)
+    synthetic_pool = read_synthetic(synthetic) if synthetic is not None else pl.DataFrame()
+    n_human, n_synth = plan_counts(cfg.size, human_pool.height, synthetic_pool.height, cfg)
+    chosen = weighted_sample(human_pool, n_human, cfg)
+    if chosen.height < n_human:
+        raise BuildRefused(
+            f"the per-source cap ({cfg.max_source_share:.0%} of {cfg.size}) leaves only {chosen.height} of the "
+            f"{n_human} human documents needed; raise --max-source-share or lower --size"
+        )
+    parts = [chosen]
+    if n_synth:
+        parts.append(weighted_sample(synthetic_pool, n_synth, cfg, cap_column=None))
+    rows = pl.concat(parts, how="diagonal_relaxed")
+    rows = rows.with_columns(pl.Series("_k", uniform_keys(rows["doc_id"], cfg.seed + 1))).sort("_k").drop("_k")
+
+    created = dt.datetime.now(dt.UTC)
+    synthetic_hash = sha256_file(synthetic) if synthetic is not None else None
+    content = orjson.dumps([cfg.config_hash(), version, synthetic_hash, name], option=orjson.OPT_SORT_KEYS)
+    build_id = f"{name}-{created:%Y%m%dT%H%M%SZ}-{hashlib.sha256(content).hexdigest()[:6]}"
+    staging = out.parent / f".{out.name}.partial-{build_id}"
+    staging.mkdir(parents=True)
+    try:
+        shards = write_shards(rows, staging, cfg.shard_rows)
+        manifest = _manifest(name, build_id, created, cfg, version, rows, shards, synthetic, synthetic_hash)
+        if metrics is not None:
+            build_m, reservoir_m = metrics(rows), metrics(human_pool)
+            manifest["diversity"] = {k: {"build": build_m[k], "reservoir": reservoir_m.get(k)} for k in build_m}
+        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        (staging / "README.md").write_text(dataset_card(manifest))
+        (staging / "croissant.json").write_text(json.dumps(croissant(manifest), indent=2) + "\n")
+        if out.exists():
+            out.rmdir()
+        staging.rename(out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    record(root, manifest, out)
+    return manifest
+
+
+def _manifest(
+    name: str,
+    build_id: str,
+    created: dt.datetime,
+    cfg: BuildConfig,
+    version: int,
+    rows: pl.DataFrame,
+    shards: list[dict[str, Any]],
+    synthetic: Path | None,
+    synthetic_hash: str | None,
+) -> dict[str, Any]:
+    def counts(column: str) -> dict[str, int]:
+        if column not in rows.columns:
+            return {}
+        c = rows.group_by(column).len().sort(["len", column], descending=[True, False], nulls_last=True)
+        return {("unknown" if k is None else str(k)): int(n) for k, n in c.iter_rows()}
+
+    human = rows.filter(pl.col("origin") == "reservoir").height
+    return {
+        "build_id": build_id,
+        "name": name,
+        "created_at": created.isoformat(),
+        "reservoir_version": version,
+        "seed": cfg.seed,
+        "config": cfg.model_dump(),
+        "config_hash": cfg.config_hash(),
+        "synthetic_input": {"path": str(synthetic), "sha256": synthetic_hash} if synthetic else None,
+        "counts": {
+            "documents": rows.height,
+            "human": human,
+            "synthetic": rows.height - human,
+            "human_share": human / rows.height if rows.height else 0.0,
+            "by_source": counts("source"),
+            "by_cluster": counts("cluster_id"),
+            "by_license": counts("license"),
+            "by_language": counts("lang"),
+        },
+        "shards": shards,
+    }
+
+
+def record(root: DataRoot, manifest: dict[str, Any], out: Path) -> TableRef:
+    """Append the build to the ``builds`` table (which pins its reservoir version against purges)."""
+    row = {
+        "build_id": manifest["build_id"],
+        "name": manifest["name"],
+        "created_at": dt.datetime.fromisoformat(manifest["created_at"]),
+        "reservoir_version": manifest["reservoir_version"],
+        "config_hash": manifest["config_hash"],
+        "seed": manifest["seed"],
+        "documents": manifest["counts"]["documents"],
+        "human_share": manifest["counts"]["human_share"],
+        "out_dir": str(out.resolve()),
+        "manifest": json.dumps(manifest, sort_keys=True),
+    }
+    return root.append("builds", pl.DataFrame([row]), {"build_id": manifest["build_id"]})
+
+
+def list_builds(root: DataRoot) -> list[dict[str, Any]]:
+    if not root.exists("builds"):
+        return []
+    frame = root.scan("builds").drop("manifest").sort("created_at", descending=True).collect()
+    return [{**r, "created_at": r["created_at"].isoformat()} for r in frame.to_dicts()]
+
+
+def show_build(root: DataRoot, build_id: str) -> dict[str, Any]:
+    from tasks.core.errors import NotFoundError
+
+    if root.exists("builds"):
+        found = root.scan("builds").filter(pl.col("build_id") == build_id).select("manifest", "out_dir").collect()
+        if found.height:
+            return {**json.loads(found["manifest"][0]), "out_dir": found["out_dir"][0]}
+    raise NotFoundError(f"no build {build_id!r} in {root.home}; `wellspring builds list` shows them")

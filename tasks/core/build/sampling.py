@@ -1,0 +1,87 @@
+r"""Which documents a build takes, and why that resists collapse.
+
+The rules, each from the literature on training on generated data:
+
+* **Accumulate, do not replace** (Gerstgrasser et al. 2024): the build's human part comes first
+  and synthetic documents are only added on top, up to ``max_synthetic``; they never take a
+  human document's place.
+* **Keep a share of verified human data** (Alemohammad et al. 2024; Bertrand et al. 2024): at
+  least ``min_human`` of the build is reservoir documents, or the build is refused.
+* **Weight, do not only filter, by provenance** (Drayson & Lampos 2025): a document's weight
+  grows with ``p_human ** p_human_power``.
+* **Keep the tails** (Shumailov et al. 2024; Dohmatob et al. 2024): sampling is balanced across
+  diversity clusters with a temperature, so a cluster of size ``n_c`` gets mass
+  ``∝ n_c ** cluster_temperature`` instead of ``∝ n_c``, and novel documents get
+  ``1 + novelty_boost · novelty``. Together: ``w = p^a · n_c^(τ-1) · (1 + β·novelty)``.
+* **Per-source caps**: no source exceeds ``max_source_share`` of the build.
+
+Sampling without replacement uses Efraimidis-Spirakis keys ``k = u^(1/w)`` with ``u`` drawn
+from a hash of ``(seed, doc_id)``: the same seed gives the same build whatever the row order, and
+the top ``n`` keys are a weighted sample.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import xxhash
+
+from tasks.core.config import BuildConfig
+from tasks.core.errors import WellspringError
+from tasks.core.schema import require
+
+
+class BuildRefused(WellspringError):
+    """The request cannot be met from this reservoir version; the message says what to change."""
+
+
+def uniform_keys(doc_ids: pl.Series, seed: int) -> np.ndarray:
+    """A uniform number in (0, 1) per document from ``(seed, doc_id)``: order-independent."""
+    raw = np.fromiter(
+        (xxhash.xxh64_intdigest(f"{seed}:{d}".encode()) for d in doc_ids.to_list()), dtype=np.uint64, count=len(doc_ids)
+    )
+    return ((raw >> np.uint64(11)).astype(np.float64) + 0.5) / float(1 << 53)
+
+
+def weights(docs: pl.DataFrame, cfg: BuildConfig) -> pl.Series:
+    """The sampling weight of each document (see the module docstring)."""
+    w = pl.lit(1.0)
+    if "p_human" in docs.columns and cfg.p_human_power:
+        w = w * pl.col("p_human").fill_null(0.5).clip(1e-6, 1.0).pow(cfg.p_human_power)
+    if "cluster_id" in docs.columns:
+        size = pl.len().over("cluster_id").cast(pl.Float64)
+        w = w * size.pow(cfg.cluster_temperature - 1.0)
+    if "novelty" in docs.columns and cfg.novelty_boost:
+        w = w * (1.0 + cfg.novelty_boost * pl.col("novelty").fill_null(0.0).clip(0.0, None))
+    return docs.select(w.alias("weight")).to_series()
+
+
+def weighted_sample(docs: pl.DataFrame, n: int, cfg: BuildConfig, cap_column: str | None = "source") -> pl.DataFrame:
+    """``n`` documents drawn by weight without replacement, respecting the per-source cap.
+
+    Returns the chosen rows ordered by their sampling key (a deterministic, shuffled order).
+    """
+    require(docs, ("doc_id",), "weighted sampling")
+    u = uniform_keys(docs["doc_id"], cfg.seed)
+    w = weights(docs, cfg).to_numpy()
+    keyed = docs.with_columns(pl.Series("_key", np.log(u) / np.maximum(w, 1e-12)))  # log u^(1/w): same order
+    keyed = keyed.sort(["_key", "doc_id"], descending=[True, False])
+    if cap_column and cfg.max_source_share is not None and cap_column in keyed.columns:
+        cap = max(1, int(cfg.max_source_share * n))
+        keyed = keyed.filter(pl.int_range(pl.len()).over(cap_column) < cap)
+    return keyed.head(n).drop("_key")
+
+
+def plan_counts(size: int, available_human: int, available_synthetic: int, cfg: BuildConfig) -> tuple[int, int]:
+    """``(human, synthetic)`` counts for a build of ``size``, or :class:`BuildRefused` saying why not."""
+    synthetic_cap = min(int(size * cfg.max_synthetic), int(size * (1 - cfg.min_human) + 1e-9), available_synthetic)
+    human = size - synthetic_cap
+    if human > available_human:
+        need_share = human / size
+        raise BuildRefused(
+            f"the reservoir has {available_human} usable documents but a build of {size} needs {human} "
+            f"(human share {need_share:.0%}, --min-human {cfg.min_human}, --max-synthetic {cfg.max_synthetic}); "
+            f"lower --size to at most {available_human + synthetic_cap}, or add synthetic data with a higher "
+            "--max-synthetic, or wait for more nightly runs"
+        )
+    return human, synthetic_cap
