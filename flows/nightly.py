@@ -6,6 +6,7 @@ import datetime as dt
 
 from prefect import flow
 
+from tasks.artifacts import StageProgress
 from tasks.clean import apply_quality_rules
 from tasks.core.config import NightlyConfig, load_config
 from tasks.core.storage import DataRoot
@@ -21,12 +22,18 @@ def _run_name() -> str:
 
 def curate(run: Run, cfg: NightlyConfig) -> dict[str, object]:
     """Every stage after ingest, in order; each one is idempotent, so a crashed run can be re-curated."""
+    progress = StageProgress(5, f"run {run.run_id}")
     apply_quality_rules(run, cfg.quality)
+    progress.advance("quality rules")
     drop_exact_duplicates(run)
+    progress.advance("exact dedup")
     drop_near_duplicates(run, cfg.minhash)
+    progress.advance("near dedup")
     # Next stages (issues 5-6): provenance score, diversity score.
     apply_admission_policy(run, cfg.admission)
+    progress.advance("admission")
     commit_to_reservoir(run, cfg)
+    progress.advance("reservoir commit")
     return summarize_run(run, cfg)
 
 
