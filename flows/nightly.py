@@ -7,7 +7,7 @@ import datetime as dt
 from prefect import flow
 
 from tasks.artifacts import StageProgress
-from tasks.clean import apply_quality_rules
+from tasks.clean import apply_quality_rules, drop_personal_data
 from tasks.core.config import NightlyConfig, load_config
 from tasks.core.storage import DataRoot
 from tasks.dedup import drop_exact_duplicates, drop_near_duplicates
@@ -22,9 +22,11 @@ def _run_name() -> str:
 
 def curate(run: Run, cfg: NightlyConfig) -> dict[str, object]:
     """Every stage after ingest, in order; each one is idempotent, so a crashed run can be re-curated."""
-    progress = StageProgress(5, f"run {run.run_id}")
+    progress = StageProgress(6, f"run {run.run_id}")
     apply_quality_rules(run, cfg.quality)
     progress.advance("quality rules")
+    drop_personal_data(run, cfg.pii)
+    progress.advance("personal data")
     drop_exact_duplicates(run)
     progress.advance("exact dedup")
     drop_near_duplicates(run, cfg.minhash)

@@ -19,6 +19,6 @@ def apply_admission_policy(run: Run, cfg: AdmissionConfig) -> StageResult:
 
 @task(name="commit-to-reservoir", retries=3, retry_delay_seconds=[2, 10, 30])
 def commit_to_reservoir(run: Run, cfg: NightlyConfig) -> StageResult:
-    """Admit the surviving records as one reservoir version (idempotent: a retry never duplicates)."""
+    """Admit the surviving records as one reservoir version, personal data redacted (idempotent)."""
     metadata = {"flow_run_id": str(flow_run.get_id() or ""), "inbox": run.inbox, "config_hash": cfg.config_hash()}
-    return pipeline.commit_stage(run.root, run.run_id, metadata)
+    return pipeline.commit_stage(run.root, run.run_id, metadata, cfg.pii)

@@ -81,6 +81,14 @@ class QualityConfig(Frozen):
     languages: tuple[str, ...] | None = Field(None, description="keep only these languages (None: all)")
 
 
+class PiiConfig(Frozen):
+    """Personal data (see ``tasks.core.clean.pii``): redact it in stored text, drop the document, or leave it."""
+
+    logic_version: int = 1
+    mode: Literal["redact", "drop", "off"] = "redact"
+    kinds: tuple[Literal["email", "ip", "phone"], ...] = ("email", "ip", "phone")
+
+
 class ExactDedupConfig(Frozen):
     logic_version: int = 1
 
@@ -140,6 +148,7 @@ class NightlyConfig(Frozen):
 
     ingest: IngestConfig = IngestConfig()
     quality: QualityConfig = QualityConfig()
+    pii: PiiConfig = PiiConfig()
     exact_dedup: ExactDedupConfig = ExactDedupConfig()
     minhash: MinHashConfig = MinHashConfig()
     admission: AdmissionConfig = AdmissionConfig()

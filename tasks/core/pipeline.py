@@ -17,8 +17,17 @@ from deltalake import DeltaTable
 
 from tasks.core import decisions, minhash, reservoir
 from tasks.core.admission import admission_drops
+from tasks.core.clean.pii import PATTERNS as PII_PATTERNS
+from tasks.core.clean.pii import pii_counts, redacted
 from tasks.core.clean.quality import quality_verdicts
-from tasks.core.config import AdmissionConfig, IngestConfig, MinHashConfig, NightlyConfig, QualityConfig
+from tasks.core.config import (
+    AdmissionConfig,
+    IngestConfig,
+    MinHashConfig,
+    NightlyConfig,
+    PiiConfig,
+    QualityConfig,
+)
 from tasks.core.exact_dedup import exact_duplicates
 from tasks.core.ingest import IngestResult, ingest_files
 from tasks.core.ledger import InputFile, new_inputs
@@ -63,6 +72,19 @@ def quality_stage(root: DataRoot, run_id: str, cfg: QualityConfig) -> StageResul
     failed = verdicts.filter(pl.col("reason").is_not_null())
     ref = decisions.record(root, run_id, "quality", decisions.DROPPED, failed)
     return StageResult("quality", verdicts.height, _counts(failed), wrote=[ref])
+
+
+def pii_stage(root: DataRoot, run_id: str, cfg: PiiConfig) -> StageResult:
+    """With ``pii.mode = drop``, drop records holding personal data as ``pii:<kind>`` (first kind
+    found). Redaction, the default, happens at the commit, so dedup still sees the original text."""
+    batch = decisions.alive(root, run_id).select("record_id", "doc_id", "text")
+    if cfg.mode != "drop":
+        return StageResult("pii", 0)
+    found = batch.with_columns(pii_counts(pl.col("text"), cfg.kinds)).collect()
+    reason = pl.coalesce([pl.when(pl.col(f"pii_{k}") > 0).then(pl.lit(f"pii:{k}")) for k in cfg.kinds])
+    drops = found.select("record_id", "doc_id", reason.alias("reason")).filter(pl.col("reason").is_not_null())
+    ref = decisions.record(root, run_id, "pii", decisions.DROPPED, drops)
+    return StageResult("pii", found.height, _counts(drops), wrote=[ref])
 
 
 def exact_dedup_stage(root: DataRoot, run_id: str) -> StageResult:
@@ -121,17 +143,39 @@ def admission_stage(root: DataRoot, run_id: str, cfg: AdmissionConfig) -> StageR
     return StageResult("admission", batch.height, _counts(drops), wrote=[ref])
 
 
-def commit_stage(root: DataRoot, run_id: str, metadata: dict[str, str] | None = None) -> StageResult:
+def commit_stage(
+    root: DataRoot, run_id: str, metadata: dict[str, str] | None = None, pii: PiiConfig | None = None
+) -> StageResult:
     """Admit every record still alive into the reservoir as one version (idempotent on ``doc_id``).
 
-    A record whose ``doc_id`` a concurrent run admitted first is dropped as ``exact_dup_of`` instead,
-    so the decisions always agree with what the reservoir holds.
+    Personal data is redacted in the stored text (``pii.mode = redact``) and counted in the
+    admitted decision's ``detail``. A record whose ``doc_id`` a concurrent run admitted first is
+    dropped as ``exact_dup_of`` instead, so the decisions always agree with what the reservoir holds.
     """
+    pii = pii or PiiConfig()
     survivors = decisions.alive(root, run_id).collect()
+    found = pii_counts(pl.col("text"), pii.kinds) if pii.mode == "redact" else []
+    survivors = survivors.with_columns(found)
+    if found:
+        survivors = survivors.with_columns(redacted(pl.col("text"), pii.kinds).alias("text"))
+    pii_columns = [f"pii_{k}" for k in pii.kinds] if found else []
+    detail = (
+        pl.concat_str(
+            [
+                pl.lit('{"pii":{'),
+                pl.concat_str([pl.format('"{}":{}', pl.lit(c[4:]), pl.col(c)) for c in pii_columns], separator=","),
+                pl.lit("}}"),
+            ]
+        )
+        if pii_columns
+        else pl.lit(None, dtype=pl.String)
+    )
     inputs = decisions.run_rows(root, "ledger", run_id).select("input").collect()["input"].to_list()
     metadata = {**(metadata or {}), "inputs": orjson.dumps(inputs[:100]).decode(), "candidates": str(survivors.height)}
-    ref, admitted_ids = reservoir.commit(root, run_id, survivors, metadata)
-    admitted = survivors.filter(pl.col("doc_id").is_in(list(admitted_ids))).select("record_id", "doc_id")
+    ref, admitted_ids = reservoir.commit(root, run_id, survivors.drop(pii_columns), metadata)
+    admitted = survivors.filter(pl.col("doc_id").is_in(list(admitted_ids))).select(
+        "record_id", "doc_id", detail.alias("detail")
+    )
     raced = survivors.join(admitted, on="record_id", how="anti").select(
         "record_id",
         "doc_id",
@@ -148,7 +192,12 @@ def run_summary(root: DataRoot, run_id: str) -> dict[str, object]:
     """The counts of one run, read back from the tables (so they match what is stored)."""
     ingested = decisions.run_rows(root, "raw", run_id).select(pl.len()).collect().item()
     quarantine = decisions.run_rows(root, "quarantine", run_id).group_by("reason").len().collect()
-    verdicts = decisions.run_rows(root, "decisions", run_id).select("stage", "verdict", "reason").collect()
+    verdicts = decisions.run_rows(root, "decisions", run_id).select("stage", "verdict", "reason", "detail").collect()
+    admitted_pii = (
+        verdicts.filter(pl.col("verdict") == decisions.ADMITTED)
+        .select(pl.col("detail").str.json_path_match(f"$.pii.{k}").cast(pl.Int64).alias(k) for k in PII_PATTERNS)
+        .select((pl.all() > 0).sum())
+    )
     dropped = verdicts.filter(pl.col("verdict") == decisions.DROPPED)
     return {
         "run_id": run_id,
@@ -161,6 +210,7 @@ def run_summary(root: DataRoot, run_id: str) -> dict[str, object]:
         "dropped_by_stage": _counts(dropped, "stage"),
         "admitted": verdicts.filter(pl.col("verdict") == decisions.ADMITTED).height,
         "undecided": ingested - verdicts.height,
+        "pii_redacted_documents": {k: int(v) for k, v in admitted_pii.row(0, named=True).items() if v},
     }
 
 

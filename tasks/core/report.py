@@ -23,6 +23,10 @@ def run_markdown(summary: dict[str, object]) -> str:
         "",
         *_reason_table(dropped),
         "",
+        "## Personal data redacted in admitted documents",
+        "",
+        *_reason_table(summary.get("pii_redacted_documents", {})),  # type: ignore[arg-type]
+        "",
         "## Why rows or files were quarantined",
         "",
         *_reason_table(quarantined),
