@@ -12,22 +12,16 @@ from pathlib import Path
 import polars as pl
 
 from tasks.core import pipeline
-from tasks.core.config import NightlyConfig
-from tasks.core.ledger import list_inputs
 from tasks.core.storage import DataRoot
+from tests.reference import curate_inbox
 from tests.test_cli import WELLSPRING, run
 
 
 def serial_reference(inboxes: list[Path], home: Path) -> set[str]:
     """The reservoir that running the stages one inbox after the other gives (no Prefect)."""
-    root, cfg = DataRoot.at(home), NightlyConfig()
+    root = DataRoot.at(home)
     for inbox in inboxes:
-        run_id = pipeline.new_run_id()
-        pipeline.ingest_stage(root, run_id, list_inputs([inbox]), cfg.ingest)
-        pipeline.quality_stage(root, run_id, cfg.quality)
-        pipeline.exact_dedup_stage(root, run_id)
-        pipeline.admission_stage(root, run_id, cfg.admission)
-        pipeline.commit_stage(root, run_id)
+        curate_inbox(root, inbox)
     return set(root.scan("reservoir").collect()["doc_id"])
 
 

@@ -8,23 +8,18 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from tasks.core import pipeline, reservoir
+from tasks.core import reservoir
 from tasks.core.build.assemble import build_dataset, list_builds
 from tasks.core.build.outputs import VerificationFailed, verify
 from tasks.core.build.sampling import BuildRefused
-from tasks.core.config import BuildConfig, NightlyConfig
-from tasks.core.ledger import list_inputs
+from tasks.core.config import BuildConfig
 from tasks.core.storage import DataRoot
 from tests.conftest import SAMPLE
+from tests.reference import curate_inbox
 
 
 def curate(root: DataRoot, inbox: Path) -> None:
-    cfg = NightlyConfig()
-    run_id = pipeline.new_run_id()
-    pipeline.ingest_stage(root, run_id, list_inputs([inbox]), cfg.ingest)
-    pipeline.quality_stage(root, run_id, cfg.quality)
-    pipeline.exact_dedup_stage(root, run_id)
-    pipeline.commit_stage(root, run_id)
+    curate_inbox(root, inbox)
 
 
 @pytest.fixture

