@@ -13,6 +13,7 @@ import typer
 
 from flows.cli_build import build, builds_app
 from flows.cli_common import Home, Json, emit, expected_errors, use_home
+from flows.cli_diversity import app as diversity_app
 from flows.cli_reservoir import app as reservoir_app
 from tasks.core.errors import WellspringError
 
@@ -25,6 +26,7 @@ app = typer.Typer(
 )
 app.add_typer(reservoir_app, name="reservoir")
 app.add_typer(builds_app, name="builds")
+app.add_typer(diversity_app, name="diversity")
 app.command("build")(build)
 
 

@@ -90,7 +90,8 @@ def log(root: DataRoot) -> list[dict[str, Any]]:
                 "time": dt.datetime.fromtimestamp(h["timestamp"] / 1000, dt.UTC).isoformat(),
                 "action": action,
                 "run_id": h.get("run_id"),
-                "added": int(metrics.get("num_target_rows_inserted", 0)),
+                "added": int(metrics.get("num_target_rows_inserted", 0))
+                + (int(metrics.get("num_added_rows", 0)) if h["operation"] == "WRITE" else 0),
                 "retracted": int(h.get("retracted", 0) or 0),
                 "reason": h.get("reason"),
             }

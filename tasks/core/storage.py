@@ -131,8 +131,22 @@ class DataRoot:
     def insert_new(
         self, table: str, rows: pl.DataFrame, key: str, metadata: Mapping[str, str] | None = None
     ) -> TableRef:
-        """Insert rows whose ``key`` is not yet in ``table`` (an idempotent merge), retrying conflicts."""
-        return self.merge(table, rows, f"t.{key} = s.{key}", lambda m: m.when_not_matched_insert_all(), metadata)
+        """Insert rows whose ``key`` is not yet in ``table`` (idempotent).
+
+        Locally: under ``<home>/<table>.insert.lock``, read only the stored ``key`` column, anti-join,
+        and append the rest. A Delta merge would scan and join every column of the whole table (at 1M
+        reservoir rows: ~10x slower and ~3x the memory). The lock keeps concurrent inserters from both
+        appending one key; object stores have no lock, so they keep the merge and its conflict retries.
+        """
+        predicate = f"t.{key} = s.{key}"
+        if not self.is_local:
+            return self.merge(table, rows, predicate, lambda m: m.when_not_matched_insert_all(), metadata)
+        with self.lock(f"{table}.insert"):
+            if not self.exists(table):  # the first insert creates the table (version 0), as before
+                return self.merge(table, rows, predicate, lambda m: m.when_not_matched_insert_all(), metadata)
+            stored = pl.scan_delta(self.uri(table)).select(key).collect()
+            new = rows.join(stored, on=key, how="anti")
+            return self.append(table, new, metadata) if new.height else self.ref(table)
 
     def merge(
         self,
