@@ -1,0 +1,1 @@
+"""Reproducible benchmarks with peers in the same run: ``python -m benchmarks.run [--quick] [names...]``."""
