@@ -11,6 +11,7 @@ from tasks.clean import apply_quality_rules, drop_personal_data
 from tasks.core.config import NightlyConfig, load_config
 from tasks.core.storage import DataRoot
 from tasks.dedup import drop_exact_duplicates, drop_near_duplicates
+from tasks.diversity import score_diversity
 from tasks.ingest import ingest_files
 from tasks.reservoir import apply_admission_policy, commit_to_reservoir
 from tasks.runs import Run, find_new_inputs, find_unfinished_runs, start_run, summarize_run
@@ -22,7 +23,7 @@ def _run_name() -> str:
 
 def curate(run: Run, cfg: NightlyConfig) -> dict[str, object]:
     """Every stage after ingest, in order; each one is idempotent, so a crashed run can be re-curated."""
-    progress = StageProgress(6, f"run {run.run_id}")
+    progress = StageProgress(7, f"run {run.run_id}")
     apply_quality_rules(run, cfg.quality)
     progress.advance("quality rules")
     drop_personal_data(run, cfg.pii)
@@ -31,7 +32,9 @@ def curate(run: Run, cfg: NightlyConfig) -> dict[str, object]:
     progress.advance("exact dedup")
     drop_near_duplicates(run, cfg.minhash)
     progress.advance("near dedup")
-    # Next stages (issues 5-6): provenance score, diversity score.
+    # Next stage (issue 5): provenance score.
+    score_diversity(run, cfg.diversity)
+    progress.advance("diversity")
     apply_admission_policy(run, cfg.admission)
     progress.advance("admission")
     commit_to_reservoir(run, cfg)

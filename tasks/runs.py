@@ -52,6 +52,7 @@ def summarize_run(run: Run, cfg: NightlyConfig) -> dict[str, object]:
     """Count the run from the tables, record it in ``runs``, and publish the Prefect artifacts."""
     root = run.root
     summary = pipeline.run_summary(root, run.run_id)
+    summary["diversity"] = pipeline.diversity_of_run(root, run.run_id, cfg.diversity)
     tables = ("raw", "quarantine", "decisions", "reservoir", "ledger")
     summary["versions"] = versions(root.ref(t) for t in tables)
     summary["home"] = root.home

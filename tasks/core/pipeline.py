@@ -15,7 +15,7 @@ import orjson
 import polars as pl
 from deltalake import DeltaTable
 
-from tasks.core import decisions, minhash, reservoir
+from tasks.core import decisions, diversity, minhash, reservoir
 from tasks.core.admission import admission_drops
 from tasks.core.clean.pii import PATTERNS as PII_PATTERNS
 from tasks.core.clean.pii import pii_counts, redacted
@@ -28,6 +28,7 @@ from tasks.core.config import (
     PiiConfig,
     QualityConfig,
 )
+from tasks.core.diversity import DiversityConfig
 from tasks.core.exact_dedup import exact_duplicates
 from tasks.core.ingest import IngestResult, ingest_files
 from tasks.core.ledger import InputFile, new_inputs
@@ -135,9 +136,64 @@ def near_dedup_stage(root: DataRoot, run_id: str, cfg: MinHashConfig) -> StageRe
     return StageResult("near_dedup", batch.height, _counts(removed), wrote=wrote)
 
 
+def diversity_stage(root: DataRoot, run_id: str, cfg: DiversityConfig) -> StageResult:
+    """Give every surviving record a diversity cluster and novelty, and drop what an over-full
+    cluster cannot take (``quota:cluster``).
+
+    The model is the latest stored one; it is refit on the reservoir when the reservoir has grown
+    past ``refresh_factor`` (or fit on this batch when the reservoir is still empty).
+    """
+    batch = decisions.alive(root, run_id).select("record_id", "doc_id", "text").collect()
+    if batch.height == 0:
+        return StageResult("diversity", 0)
+    in_reservoir = _reservoir_size(root)
+    model = diversity.latest_model(root)
+    if diversity.needs_refresh(model, in_reservoir, cfg):
+        if in_reservoir >= cfg.n_clusters:
+            model = diversity.fit_reservoir(root, cfg)
+        elif model is None:
+            model = diversity.save_model(root, diversity.fit_model(batch.select("doc_id", "text"), cfg))
+    assert model is not None
+    assigned = diversity.assign(batch.select("doc_id", "text"), model).join(
+        batch.select("record_id", "doc_id"), on="doc_id"
+    )
+    version = model.info.version
+    wrote = [
+        decisions.record_scores(
+            root,
+            run_id,
+            "diversity",
+            assigned.select("record_id", "doc_id", "cluster_id", "novelty", "cluster_share").with_columns(
+                pl.lit(version, dtype=pl.Int64).alias("model_version")
+            ),
+        )
+    ]
+    # The reservoir's documents per cluster, estimated from the fit set's proportions (a refit
+    # renumbers clusters, so stored cluster ids of older documents are not comparable).
+    fitted = max(1, int(model.cluster_counts.sum()))
+    held = {i: round(int(n) * in_reservoir / fitted) for i, n in enumerate(model.cluster_counts)}
+    over = set(diversity.cluster_quota_drops(assigned, held, cfg))
+    drops = assigned.filter(pl.col("doc_id").is_in(list(over))).select(
+        "record_id",
+        "doc_id",
+        pl.lit("quota:cluster").alias("reason"),
+        pl.format('{{"cluster_id":{}}}', "cluster_id").alias("detail"),
+    )
+    wrote.append(decisions.record(root, run_id, "diversity", decisions.DROPPED, drops))
+    return StageResult("diversity", batch.height, _counts(drops), wrote=wrote)
+
+
+def _reservoir_size(root: DataRoot) -> int:
+    if not root.exists("reservoir"):
+        return 0
+    return int(root.scan("reservoir").filter(reservoir.ACTIVE).select(pl.len()).collect().item())
+
+
 def admission_stage(root: DataRoot, run_id: str, cfg: AdmissionConfig) -> StageResult:
     """Drop survivors the admission policy refuses (``low_provenance``, ``quota:source`` ...)."""
-    batch = decisions.alive(root, run_id).drop("text").collect()
+    batch = decisions.scored(root, run_id).drop("text").collect()
+    if batch["p_human"].null_count() == batch.height:
+        batch = batch.drop("p_human")  # not scored yet: the threshold does not apply
     drops = admission_drops(batch, root.scan("reservoir"), cfg)
     ref = decisions.record(root, run_id, "admission", decisions.DROPPED, drops)
     return StageResult("admission", batch.height, _counts(drops), wrote=[ref])
@@ -153,7 +209,7 @@ def commit_stage(
     dropped as ``exact_dup_of`` instead, so the decisions always agree with what the reservoir holds.
     """
     pii = pii or PiiConfig()
-    survivors = decisions.alive(root, run_id).collect()
+    survivors = decisions.scored(root, run_id).collect()
     found = pii_counts(pl.col("text"), pii.kinds) if pii.mode == "redact" else []
     survivors = survivors.with_columns(found)
     if found:
@@ -174,7 +230,7 @@ def commit_stage(
     metadata = {**(metadata or {}), "inputs": orjson.dumps(inputs[:100]).decode(), "candidates": str(survivors.height)}
     ref, admitted_ids = reservoir.commit(root, run_id, survivors.drop(pii_columns), metadata)
     admitted = survivors.filter(pl.col("doc_id").is_in(list(admitted_ids))).select(
-        "record_id", "doc_id", detail.alias("detail")
+        "record_id", "doc_id", pl.col("p_human").alias("score"), detail.alias("detail")
     )
     raced = survivors.join(admitted, on="record_id", how="anti").select(
         "record_id",
@@ -212,6 +268,25 @@ def run_summary(root: DataRoot, run_id: str) -> dict[str, object]:
         "undecided": ingested - verdicts.height,
         "pii_redacted_documents": {k: int(v) for k, v in admitted_pii.row(0, named=True).items() if v},
     }
+
+
+def diversity_of_run(root: DataRoot, run_id: str, cfg: DiversityConfig) -> dict[str, object]:
+    """Diversity metrics of the documents this run admitted, and of the reservoir with their change
+    since the previous reservoir version (for the run summary)."""
+    admitted = (
+        decisions.run_rows(root, "decisions", run_id)
+        .filter(pl.col("verdict") == decisions.ADMITTED)
+        .select("doc_id")
+        .join(root.scan("reservoir").select("doc_id", "text", "cluster_id"), on="doc_id")
+        .collect()
+    )
+    if admitted.height == 0:
+        return {}
+    model = diversity.latest_model(root)
+    batch = diversity.set_metrics(
+        admitted["text"], cfg, clusters=admitted["cluster_id"], representation=model.representation if model else None
+    )
+    return {"batch": batch.to_dict(), "reservoir": diversity.diversity_summary(root, cfg=cfg).to_dict()}
 
 
 def record_run(

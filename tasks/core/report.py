@@ -31,6 +31,7 @@ def run_markdown(summary: dict[str, object]) -> str:
         "",
         *_reason_table(quarantined),
         "",
+        *_diversity_lines(summary.get("diversity") or {}),  # type: ignore[arg-type]
         "## Table versions after this run",
         "",
         "| table | version |",
@@ -46,3 +47,43 @@ def _reason_table(counts: dict[str, int]) -> list[str]:
     if not counts:
         return ["None."]
     return ["| reason | records |", "| --- | ---: |", *(f"| `{r}` | {n} |" for r, n in counts.items())]
+
+
+METRICS = (
+    "distinct_1",
+    "distinct_2",
+    "unigram_entropy",
+    "tail_mass",
+    "vocabulary_size",
+    "cluster_entropy",
+    "vendi_score",
+)
+
+
+def _diversity_lines(diversity: dict[str, dict[str, object]]) -> list[str]:
+    if not diversity:
+        return []
+    batch, res = diversity.get("batch", {}), diversity.get("reservoir", {})
+    change: dict[str, object] = res.get("change") or {}  # type: ignore[assignment]
+    rows = [
+        f"| {m} | {_num(batch.get(m))} | {_num(res.get(m))} | {_num(change.get(m), signed=True)} |" for m in METRICS
+    ]
+    return [
+        "## Diversity",
+        "",
+        f"Admitted this run vs the reservoir (version {res.get('reservoir_version')}, change since "
+        f"version {res.get('previous_version')}).",
+        "",
+        "| metric | admitted batch | reservoir | change |",
+        "| --- | ---: | ---: | ---: |",
+        *rows,
+        "",
+    ]
+
+
+def _num(value: object, signed: bool = False) -> str:
+    if not isinstance(value, int | float):
+        return "-"
+    if isinstance(value, int) and not signed:
+        return f"{value:,}"
+    return f"{value:+.4g}" if signed else f"{value:.4g}"

@@ -74,6 +74,25 @@ TABLES: dict[str, pa.Schema] = {
             ("retracted", pa.bool_()),
             ("retracted_at", _TS),
             ("retraction_reason", pa.string()),
+            ("p_human", pa.float64()),
+            ("evidence", pa.large_string()),
+            ("cluster_id", pa.int32()),
+            ("novelty", pa.float64()),
+            ("cluster_share", pa.float64()),
+        ]
+    ),
+    "scores": pa.schema(
+        [
+            ("run_id", pa.string()),
+            ("record_id", pa.string()),
+            ("doc_id", pa.string()),
+            ("stage", pa.string()),
+            ("p_human", pa.float64()),
+            ("evidence", pa.large_string()),
+            ("cluster_id", pa.int32()),
+            ("novelty", pa.float64()),
+            ("cluster_share", pa.float64()),
+            ("model_version", pa.int64()),
         ]
     ),
     "retractions": pa.schema(
@@ -114,7 +133,10 @@ TABLES: dict[str, pa.Schema] = {
 }
 
 # Large append-only tables are partitioned by run so a run's rows are read without a full scan.
-PARTITIONS: dict[str, list[str]] = {"raw": ["run_id"], "decisions": ["run_id"]}
+PARTITIONS: dict[str, list[str]] = {"raw": ["run_id"], "decisions": ["run_id"], "scores": ["run_id"]}
+
+# Per-document scores the scoring stages write to ``scores`` and the commit copies into ``reservoir``.
+SCORE_COLUMNS = ("p_human", "evidence", "cluster_id", "novelty", "cluster_share")
 
 
 def arrow_schema(table: str) -> pa.Schema:

@@ -31,9 +31,14 @@ def test_nightly_flow_end_to_end(sample_inbox: Path, tmp_path: Path) -> None:
     runs = root.scan("runs").collect()
     assert runs["run_id"].to_list() == [summary["run_id"]] and runs["flow_run_id"][0]
 
+    diversity: dict[str, dict[str, float]] = summary["diversity"]  # type: ignore[assignment]
+    assert diversity["batch"]["vendi_score"] > 10 and diversity["reservoir"]["documents"] == summary["admitted"]
+    stored = root.scan("reservoir").select("cluster_id", "novelty").collect()
+    assert stored["cluster_id"].null_count() == 0 and stored["cluster_id"].n_unique() > 10
+
     markdown = asyncio.run(_artifacts("nightly-summary"))
     assert markdown and str(summary["run_id"]) in markdown[0].data
-    assert "exact_dup_of" in markdown[0].data
+    assert "exact_dup_of" in markdown[0].data and "vendi_score" in markdown[0].data
     table = asyncio.run(_artifacts("nightly-drop-reasons"))
     assert table and "truncated_input" in str(table[0].data)
 
