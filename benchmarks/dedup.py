@@ -1,8 +1,10 @@
 """Near-dedup benchmark: ``tasks.core.minhash.near_duplicates`` against datasketch and rensa, same run.
 
     .venv/bin/python -m benchmarks.dedup [--docs N] [--peer-docs M] [--quick]
+    .venv/bin/python -m benchmarks.dedup --scale [--scale-docs 100000,1000000]
 
-Writes ``benchmarks/results/dedup.json`` and ``dedup.md``. Needs ``../shared/corpus/human.parquet``
+Writes ``benchmarks/results/dedup.json`` and ``dedup.md`` (``dedup.scale.json`` / ``.md`` with
+``--scale``). Needs ``../shared/corpus/human.parquet``
 (or ``$WELLSPRING_CORPUS/human.parquet``); without it the benchmark says so and exits 0. The rensa
 peer needs ``bash benchmarks/peers/setup_rensa.sh`` first (its own venv under ``benchmarks/.venvs/``);
 without it that peer is reported as skipped.
@@ -15,6 +17,11 @@ whitespace-split text and Jaccard threshold 0.8.
 
 - ``wellspring``: ``near_duplicates(docs, MinHashConfig())`` end to end (verification on, clusters
   and survivors included), on all N documents and on the peers' subset.
+- ``wellspring CLI``: ``wellspring dedup peers.jsonl --out DIR --json`` as a subprocess (or
+  ``python -m flows.cli_dedup`` while ``dedup`` is not registered in ``flows/cli.py``; the command
+  used is recorded), median of 3 runs: interpreter start-up, imports, reading the JSONL, dedup and
+  writing both Parquet files. Once with its default ``--workers`` (every CPU) and once pinned to one
+  CPU with ``--workers 1``.
 - ``datasketch-naive``: ``MinHash.update`` per shingle (default SHA-1 hash), ``MinHashLSH.insert``,
   ``query`` per document, candidate kept when ``MinHash.jaccard >= 0.8``.
 - ``datasketch-bulk``: ``MinHash.generator`` over shingle lists with an xxh32 ``hashfunc``,
@@ -22,8 +29,10 @@ whitespace-split text and Jaccard threshold 0.8.
 - ``rensa``: ``RMinHash`` / ``RMinHashLSH`` (16 bands) as in rensa's README, with its ``jaccard``
   check (``benchmarks/peers/rensa_worker.py``).
 
-The peers are slow, so they run on the first M documents (``--peer-docs``, default 20,000) of the
-same sample; wellspring is run on that subset too, so every ratio compares equal inputs.
+The peers are slow, so they run on the first M documents (``--peer-docs``, default 30,000) of the
+same sample; wellspring is run on that subset too, so every ratio compares equal inputs. *End to
+end* is the wall time of each contender's whole subprocess (start-up, imports, reading its input,
+dedup, writing its result), measured by the parent; *seconds* is the in-process dedup time only.
 
 **Accuracy.** Ground truth is the exact Jaccard of the documents' shingle sets (sets of 32-bit
 shingle hashes from ``shingle_hashes``; a collision in 2^32 changes a similarity by one element).
@@ -31,10 +40,23 @@ Computing it for all N^2/2 pairs is out of reach, so the truth set is every pair
 ``J >= 0.8`` among the candidates of a deliberately loose LSH pass (32 bands x 4 rows, which finds
 a pair at ``J = 0.8`` with probability ``1 - (1 - 0.8^4)^32 > 1 - 1e-7``) united with every pair any
 contender reported. A contender's *pairs* are what it reports as duplicates: for the peers the
-verified LSH pairs; for wellspring every pair of documents put in the same cluster (stricter,
-since a chain A~B~C also reports A-C). Precision = reported pairs with exact ``J >= 0.8`` /
-reported pairs; recall = true pairs reported / true pairs. For wellspring the *removal precision*
-(removed documents whose exact Jaccard to their survivor is >= 0.8) is reported as well.
+verified LSH pairs; for wellspring every pair of documents put in the same cluster. Recall = true
+pairs reported / true pairs. Two precisions:
+
+- *pair precision* (the target): for a peer, its reported pairs with exact ``J >= 0.8`` / its
+  reported pairs; for wellspring, removed documents whose exact Jaccard to their survivor is
+  ``>= 0.8`` / removed documents (each removal is one (document, survivor) pair).
+- *cluster precision* (wellspring only, stricter): all pairs inside its clusters with exact
+  ``J >= 0.8`` / all such pairs; a chain A~B~C with ``J(A, C) < 0.8`` counts A-C as a miss.
+
+**Scale** (``--scale``). The 100k set is a random sample of 100,000 corpus documents. The 1M set is
+that sample ten times: the original and nine copies whose ASCII letters are rotated by 1..9 places
+(``a->b``, ``z->a``, case kept, via ``str.replace_many``), ids ``<id>~<k>``, shuffled with a fixed
+seed. A rotated copy keeps every length and the sample's near-duplicate structure but shares no word
+with the other copies (except words without letters, e.g. numbers, and non-Latin text), so the 1M
+set is ten 100k problems side by side and the work should grow linearly. (Rotating copies of the
+whole corpus instead would make the 1M set denser in near-duplicates than any 100k sample of it.) ``near_duplicates(pl.scan_parquet(path), cfg)`` runs in a child pinned to one CPU
+(the LazyFrame path: texts are streamed, never held whole); peak RSS is the child's ``ru_maxrss``.
 """
 
 from __future__ import annotations
@@ -47,6 +69,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from itertools import combinations
 from pathlib import Path
 from typing import Any
@@ -95,6 +118,19 @@ def worker_wellspring(source: str) -> dict[str, Any]:
     pairs = [list(p) for members in clusters["doc_id"].to_list() for p in combinations(sorted(members), 2)]
     removals = out.filter(~pl.col("survivor")).select("doc_id", "near_dup_of").rows()
     return {"seconds": seconds, "docs": docs.height, "pairs": pairs, "removals": removals}
+
+
+def worker_scale(source: str) -> dict[str, Any]:
+    import polars as pl
+
+    from tasks.core.config import MinHashConfig
+    from tasks.core.minhash import near_duplicates
+
+    start = time.perf_counter()
+    out = near_duplicates(pl.scan_parquet(source), MinHashConfig(num_perm=NUM_PERM, ngram=NGRAM, threshold=THRESHOLD))
+    seconds = time.perf_counter() - start
+    removed = int((~out["survivor"]).sum())
+    return {"seconds": seconds, "docs": out.height, "removed": removed, "pairs": [], "removals": []}
 
 
 def _datasketch_pairs(ids: list[str], minhashes: list[Any], lsh: Any) -> list[list[str]]:
@@ -156,19 +192,47 @@ def worker_prepare(sizes: str, directory: str) -> dict[str, Any]:
     return {"docs": docs.height, "peer_docs": subset.height}
 
 
+def worker_scale_prepare(sizes: str, directory: str) -> dict[str, Any]:
+    """The scale sets (see the docstring): a corpus sample of the smallest size, and for each larger
+    size that many rows of the sample's letter-rotated copies, shuffled."""
+    import polars as pl
+
+    lower, upper = "abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    counts = sorted(int(x) for x in sizes.split(","))
+    corpus = pl.read_parquet(corpus_path(), columns=["id", "text"]).rename({"id": "doc_id"})
+    sample = corpus.sample(min(counts[0], corpus.height), seed=0, shuffle=True)
+    copies = [sample.with_columns(pl.col("doc_id") + "~0")]
+    for k in range(1, -(-counts[-1] // sample.height)):
+        rotated = [c[k % 26 :] + c[: k % 26] for c in (lower, upper)]
+        copies.append(
+            sample.with_columns(
+                pl.col("doc_id") + f"~{k}",
+                pl.col("text").str.replace_many(list(lower + upper), list(rotated[0] + rotated[1])),
+            )
+        )
+    out, written = Path(directory), {}
+    for n in counts:
+        docs = pl.concat(copies[: -(-n // sample.height)]).head(n).sample(fraction=1.0, shuffle=True, seed=1)
+        docs.write_parquet(out / f"scale-{n}.parquet", row_group_size=20_000)
+        written[str(n)] = docs.height
+    return written
+
+
 def worker_truth(reported_json: str, directory: str) -> dict[str, Any]:
     """Exact Jaccard of every loose-LSH candidate pair and every reported pair (see the docstring)."""
     import polars as pl
 
     docs = pl.read_parquet(Path(directory) / "all.parquet")
     reported = {tuple(sorted(p)) for p in json.loads(Path(reported_json).read_text())}
-    truth = ground_truth(docs["doc_id"].to_list(), docs["text"].to_list(), reported)  # type: ignore[arg-type]
+    truth = ground_truth(docs["doc_id"].to_list(), docs["text"].to_list(), reported)
     return {"pairs": [[a, b, j] for (a, b), j in truth.items() if j >= THRESHOLD or (a, b) in reported]}
 
 
-WORKERS = {
+WORKERS: dict[str, Callable[..., dict[str, Any]]] = {
     "prepare": worker_prepare,
+    "scale-prepare": worker_scale_prepare,
     "truth": worker_truth,
+    "scale": worker_scale,
     "wellspring": worker_wellspring,
     "datasketch-naive": worker_datasketch_naive,
     "datasketch-bulk": worker_datasketch_bulk,
@@ -176,7 +240,7 @@ WORKERS = {
 
 
 def _run_worker(name: str, source: str, target: str) -> None:
-    if name in ("prepare", "truth"):
+    if name in ("prepare", "scale-prepare", "truth"):
         result = WORKERS[name](source, str(Path(target).parent))
         Path(target).write_text(json.dumps(result))
         return
@@ -200,14 +264,55 @@ def run_contender(name: str, parquet: Path, jsonl: Path, tmp: Path) -> dict[str,
         cmd = ["taskset", "-c", str(min(os.sched_getaffinity(0))), *cmd]
     else:
         cmd = [sys.executable, "-m", "benchmarks.dedup", "--worker", name, str(parquet), str(target)]
+    started = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
     _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) != 0:
         return {"skipped": f"worker failed with exit code {os.waitstatus_to_exitcode(status)}"}
     result: dict[str, Any] = json.loads(target.read_text())
+    result["end_to_end_seconds"] = round(wall, 3)
     result["peak_rss_mb"] = round(usage.ru_maxrss / 1024, 1)
     result["docs_per_s"] = round(result["docs"] / result["seconds"], 1)
     return result
+
+
+def cli_command() -> list[str]:
+    """``wellspring dedup`` when it is registered, else the module (same code, same start-up path)."""
+    script = Path(sys.executable).parent / "wellspring"
+    probe = subprocess.run([str(script), "dedup", "--help"], cwd=ROOT, capture_output=True, check=False)
+    if script.exists() and probe.returncode == 0:
+        return [str(script), "dedup"]
+    return [sys.executable, "-m", "flows.cli_dedup"]
+
+
+def run_cli(jsonl: Path, tmp: Path, pinned: bool, repeats: int = 3) -> dict[str, Any]:
+    """Median wall time of ``wellspring dedup`` as a subprocess (see the docstring)."""
+    cmd = [*cli_command(), str(jsonl), "--out", str(tmp / "cli-out"), "--json"]
+    if pinned:
+        cmd = ["taskset", "-c", str(min(os.sched_getaffinity(0))), *cmd, "--workers", "1"]
+    runs = []
+    for _ in range(repeats):
+        with (tmp / "cli-stdout.json").open("wb") as stdout:
+            started = time.perf_counter()
+            proc = subprocess.Popen(cmd, cwd=ROOT, stdout=stdout)
+            _, status, usage = os.wait4(proc.pid, 0)
+            wall = time.perf_counter() - started
+        if os.waitstatus_to_exitcode(status) != 0:
+            return {"skipped": f"CLI failed with exit code {os.waitstatus_to_exitcode(status)}"}
+        runs.append((wall, usage.ru_maxrss, json.loads((tmp / "cli-stdout.json").read_text())))
+    runs.sort(key=lambda r: r[0])
+    wall, rss, summary = runs[len(runs) // 2]
+    return {
+        "command": " ".join(Path(c).name if c.startswith("/") else c for c in cmd),
+        "end_to_end_seconds": round(wall, 3),
+        "end_to_end_runs": [round(r[0], 3) for r in runs],
+        "seconds": summary["seconds"],
+        "docs": summary["documents"],
+        "removed": summary["removed"],
+        "docs_per_s": round(summary["documents"] / wall, 1),
+        "peak_rss_mb": round(rss / 1024, 1),
+    }
 
 
 def _run(name: str, source: Path, target: Path) -> dict[str, Any]:
@@ -264,7 +369,7 @@ def ground_truth(ids: list[str], texts: list[str], extra_pairs: set[tuple[str, s
 
 
 def score(result: dict[str, Any], truth: dict[tuple[str, str], float], doc_ids: set[str] | None) -> None:
-    """Precision and recall of ``result['pairs']`` among ``doc_ids`` (None: all documents)."""
+    """Pair precision, cluster precision (wellspring) and recall among ``doc_ids`` (None: all documents)."""
     reported = {tuple(sorted(p)) for p in result.pop("pairs")}
     true_pairs = {
         p for p, j in truth.items() if j >= THRESHOLD and (doc_ids is None or (p[0] in doc_ids and p[1] in doc_ids))
@@ -272,47 +377,137 @@ def score(result: dict[str, Any], truth: dict[tuple[str, str], float], doc_ids: 
     hits = len(reported & true_pairs)
     result["pairs_reported"] = len(reported)
     result["true_pairs"] = len(true_pairs)
-    result["precision"] = round(hits / len(reported), 4) if reported else None
     result["recall"] = round(hits / len(true_pairs), 4) if true_pairs else None
+    precision = round(hits / len(reported), 4) if reported else None
     if "removals" in result:
         removals = [tuple(sorted(p)) for p in result.pop("removals")]
-        good = sum(truth.get(p, 0.0) >= THRESHOLD for p in removals)  # type: ignore[call-overload]
+        good = sum(truth.get(p, 0.0) >= THRESHOLD for p in removals)
         result["removed"] = len(removals)
-        result["removal_precision"] = round(good / len(removals), 4) if removals else None
+        result["pair_precision"] = round(good / len(removals), 4) if removals else None
+        result["cluster_precision"] = precision
+    else:
+        result["pair_precision"] = precision
+
+
+def _ratio(value: float | None) -> str:
+    return "" if value is None else f"{value:.1f}x"
 
 
 def markdown(report: dict[str, Any]) -> str:
     lines = [
         "# Near-dedup benchmark",
         "",
-        f"`{report['command']}` on {report['machine']}; {report['docs']:,} documents of the shared corpus "
-        f"(peers on the first {report['peer_docs']:,}); 128 permutations, word 5-grams, J >= 0.8; "
-        "every contender in its own process pinned to one CPU.",
+        f"`{report['command']}` on {report['machine']}; load average before the run {report['load_before']}, "
+        f"after {report['load_after']} (other jobs were running: absolute times are inflated, ratios are "
+        f"same-run). {report['docs']:,} documents of the shared corpus (peers on the first "
+        f"{report['peer_docs']:,}); 128 permutations, word 5-grams, J >= 0.8; in-process contenders each in "
+        "their own process pinned to one CPU.",
         "",
-        "| contender | docs | seconds | docs/s | peak RSS MB | pairs | precision | recall | wellspring is x faster |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "## In process (dedup stage only, one CPU)",
+        "",
+        "| contender | docs | seconds | docs/s | peak RSS MB | pairs | pair precision | cluster precision "
+        "| recall | wellspring is x faster |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for row in report["results"]:
         if "skipped" in row:
-            lines.append(f"| {row['name']} | | | | | | | | skipped: {row['skipped']} |")
+            lines.append(f"| {row['name']} | | | | | | | | | skipped: {row['skipped']} |")
             continue
-        ratio = row.get("wellspring_speedup")
         lines.append(
             f"| {row['name']} | {row['docs']:,} | {row['seconds']:.2f} | {row['docs_per_s']:,.0f} | "
-            f"{row['peak_rss_mb']:,.0f} | {row.get('pairs_reported', '')} | {row.get('precision')} | "
-            f"{row.get('recall')} | {'' if ratio is None else f'{ratio:.1f}x'} |"
+            f"{row['peak_rss_mb']:,.0f} | {row.get('pairs_reported', '')} | {row.get('pair_precision')} | "
+            f"{row.get('cluster_precision') or ''} | {row.get('recall')} | {_ratio(row.get('wellspring_speedup'))} |"
         )
-    lines += ["", "Removal precision of wellspring (removed docs with exact J >= 0.8 to their survivor): "]
-    lines += [f"- {r['name']}: {r['removal_precision']}" for r in report["results"] if "removal_precision" in r]
-    lines += ["", "Method: see the docstring of `benchmarks/dedup.py`.", ""]
+    lines += [
+        "",
+        f"## End to end on the {report['peer_docs']:,} peer documents (whole subprocess, start-up included)",
+        "",
+        "| contender | command | wall seconds | peak RSS MB | `wellspring dedup` is x faster | "
+        "`--workers 1`, one CPU, is x faster |",
+        "| --- | --- | ---: | ---: | ---: | ---: |",
+    ]
+    for row in report["end_to_end"]:
+        if "skipped" in row:
+            lines.append(f"| {row['name']} | | | | skipped: {row['skipped']} | |")
+            continue
+        lines.append(
+            f"| {row['name']} | `{row.get('command', 'worker subprocess')}` | {row['end_to_end_seconds']:.2f} | "
+            f"{row['peak_rss_mb']:,.0f} | {_ratio(row.get('cli_speedup'))} | {_ratio(row.get('cli_1cpu_speedup'))} |"
+        )
+    lines += [
+        "",
+        "Pair precision: removed documents with exact J >= 0.8 to their survivor (wellspring) or reported pairs "
+        "with exact J >= 0.8 (peers). Cluster precision: every pair inside a wellspring cluster. "
+        "Method: see the docstring of `benchmarks/dedup.py`.",
+        "",
+    ]
     return "\n".join(lines)
+
+
+def scale_markdown(report: dict[str, Any]) -> str:
+    lines = [
+        "# Near-dedup scale benchmark",
+        "",
+        f"`{report['command']}` on {report['machine']}; load average before {report['load_before']}, after "
+        f"{report['load_after']}. `near_duplicates(pl.scan_parquet(...))` in a child pinned to one CPU; the "
+        "sets are a 100k corpus sample and that sample with its 9 letter-rotated copies, shuffled (see the docstring "
+        "of `benchmarks/dedup.py`).",
+        "",
+        "| documents | seconds | docs/s | peak RSS MB | removed | time vs smallest | size vs smallest |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    base = report["results"][0]
+    for row in report["results"]:
+        lines.append(
+            f"| {row['docs']:,} | {row['seconds']:.1f} | {row['docs_per_s']:,.0f} | {row['peak_rss_mb']:,.0f} | "
+            f"{row['removed']:,} | {row['seconds'] / base['seconds']:.2f}x | {row['docs'] / base['docs']:.1f}x |"
+        )
+    return "\n".join([*lines, ""])
+
+
+def _machine() -> str:
+    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+
+
+def _load() -> str:
+    return ", ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def run_scale(sizes: list[int]) -> int:
+    results = []
+    load_before = _load()
+    with tempfile.TemporaryDirectory(prefix="wellspring-scale-") as tmp_name:
+        tmp = Path(tmp_name)
+        print(f"benchmarks.dedup: building the scale sets {sizes} ...", file=sys.stderr, flush=True)
+        _run("scale-prepare", Path(",".join(map(str, sizes))), tmp / "sizes.json")
+        for n in sorted(sizes):
+            print(f"benchmarks.dedup: wellspring on {n:,} (scale) ...", file=sys.stderr, flush=True)
+            parquet = tmp / f"scale-{n}.parquet"
+            row = run_contender("scale", parquet, parquet, tmp)
+            row.pop("pairs", None)
+            row.pop("removals", None)
+            results.append(row)
+    report = {
+        "command": "python -m benchmarks.dedup --scale --scale-docs " + ",".join(map(str, sizes)),
+        "machine": _machine(),
+        "load_before": load_before,
+        "load_after": _load(),
+        "results": results,
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "dedup.scale.json").write_text(json.dumps(report, indent=2) + "\n")
+    (RESULTS / "dedup.scale.md").write_text(scale_markdown(report))
+    print(scale_markdown(report))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=int, default=100_000, help="documents for wellspring (default 100,000)")
-    parser.add_argument("--peer-docs", type=int, default=20_000, help="documents for the peers (default 20,000)")
+    parser.add_argument("--peer-docs", type=int, default=30_000, help="documents for the peers (default 30,000)")
     parser.add_argument("--quick", action="store_true", help="5,000 documents, peers on 2,000")
+    parser.add_argument("--scale", action="store_true", help="only the scale run (perturbed corpus, see docstring)")
+    parser.add_argument("--scale-docs", default="100000,1000000", help="sizes of the scale run (comma-separated)")
     parser.add_argument("--worker", nargs=3, metavar=("NAME", "INPUT", "OUTPUT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -322,13 +517,21 @@ def main(argv: list[str] | None = None) -> int:
     if not path.is_file():
         print(f"benchmarks.dedup: corpus not found at {path}; nothing to measure", file=sys.stderr)
         return 0
+    if args.scale:
+        return run_scale([int(x) for x in args.scale_docs.split(",")])
     n_docs, n_peer = (5_000, 2_000) if args.quick else (args.docs, args.peer_docs)
-    results = []
+    results, end_to_end = [], []
+    load_before = _load()
     with tempfile.TemporaryDirectory(prefix="wellspring-bench-") as tmp_name:
         tmp = Path(tmp_name)
         sizes = _run("prepare", Path(f"{n_docs},{n_peer}"), tmp / "sizes.json")
         n_docs, n_peer = sizes["docs"], sizes["peer_docs"]
         full_parquet, peer_parquet, peer_jsonl = tmp / "all.parquet", tmp / "peers.parquet", tmp / "peers.jsonl"
+        for pinned in (False, True):
+            print(f"benchmarks.dedup: wellspring CLI on peers (pinned={pinned}) ...", file=sys.stderr, flush=True)
+            row = run_cli(peer_jsonl, tmp, pinned)
+            row["name"] = "wellspring dedup (--workers 1, one CPU)" if pinned else "wellspring dedup"
+            end_to_end.append(row)
         plan = [("wellspring", full_parquet)]
         if n_peer < n_docs:
             plan.append(("wellspring", peer_parquet))
@@ -353,10 +556,21 @@ def main(argv: list[str] | None = None) -> int:
     for row in results:
         if "seconds" in row and not row["name"].startswith("wellspring"):
             row["wellspring_speedup"] = round(row["seconds"] / ours_subset["seconds"], 2)
+    cli, cli_1cpu = end_to_end
+    for row in results:
+        if "end_to_end_seconds" in row and not row["name"].startswith("wellspring"):
+            peer = {"name": row["name"], "end_to_end_seconds": row["end_to_end_seconds"]}
+            peer["peak_rss_mb"] = row["peak_rss_mb"]
+            for key, ours in (("cli_speedup", cli), ("cli_1cpu_speedup", cli_1cpu)):
+                if "end_to_end_seconds" in ours:
+                    peer[key] = round(row["end_to_end_seconds"] / ours["end_to_end_seconds"], 2)
+            end_to_end.append(peer)
     report = {
         "command": "python -m benchmarks.dedup"
         + (" --quick" if args.quick else f" --docs {n_docs} --peer-docs {n_peer}"),
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
+        "machine": _machine(),
+        "load_before": load_before,
+        "load_after": _load(),
         "docs": n_docs,
         "peer_docs": n_peer,
         "threshold": THRESHOLD,
@@ -365,6 +579,7 @@ def main(argv: list[str] | None = None) -> int:
         "ground_truth_seconds": round(time.perf_counter() - started, 1),
         "true_pairs": sum(j >= THRESHOLD for j in truth.values()),
         "results": results,
+        "end_to_end": end_to_end,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "dedup.json").write_text(json.dumps(report, indent=2) + "\n")

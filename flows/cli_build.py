@@ -8,9 +8,6 @@ from typing import Annotated
 import typer
 
 from flows.cli_common import Home, Json, emit, expected_errors, use_home
-from tasks.core.build.assemble import list_builds, show_build
-from tasks.core.build.outputs import verify as verify_folder
-from tasks.core.storage import DataRoot
 
 builds_app = typer.Typer(help="Recorded dataset builds.", no_args_is_help=True)
 
@@ -45,6 +42,8 @@ def build(
         synthetic=str(synthetic) if synthetic else None,
         max_synthetic=max_synthetic,
     )
+    from tasks.core.storage import DataRoot
+
     where = folder or str(DataRoot.at(resolved).path("datasets", name))
     payload = {
         "build_id": manifest["build_id"],
@@ -60,6 +59,9 @@ def build(
 @expected_errors
 def list_(home: Home = None, as_json: Json = False) -> None:
     """Every recorded build, newest first."""
+    from tasks.core.build.assemble import list_builds
+    from tasks.core.storage import DataRoot
+
     found = list_builds(DataRoot.at(use_home(home)))
     lines = [f"{b['build_id']}  v{b['reservoir_version']}  {b['documents']} docs  {b['out_dir']}" for b in found] or [
         "no builds yet"
@@ -73,6 +75,9 @@ def show(build_id: str, home: Home = None, as_json: Json = False) -> None:
     """A recorded build's manifest."""
     import json
 
+    from tasks.core.build.assemble import show_build
+    from tasks.core.storage import DataRoot
+
     found = show_build(DataRoot.at(use_home(home)), build_id)
     emit(found, as_json, json.dumps(found, indent=2))
 
@@ -81,5 +86,7 @@ def show(build_id: str, home: Home = None, as_json: Json = False) -> None:
 @expected_errors
 def verify(folder: Path, as_json: Json = False) -> None:
     """Re-check a build folder's checksums and that its manifest matches its shards."""
+    from tasks.core.build.outputs import verify as verify_folder
+
     found = verify_folder(folder)
     emit(found, as_json, f"{folder}: {found['documents']} documents in {found['shards']} shards match the manifest")

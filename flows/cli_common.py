@@ -13,7 +13,6 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from tasks.core.errors import WellspringError
-from tasks.core.storage import resolve_home
 
 Home = Annotated[
     str | None,
@@ -26,6 +25,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def use_home(home: str | None) -> str:
     """Resolve the data root and keep Prefect's local state inside it unless the user chose otherwise."""
+    from tasks.core.storage import resolve_home  # late: keeps deltalake out of every command's start-up
+
     resolved = resolve_home(home)
     if "://" not in resolved and "PREFECT_API_URL" not in os.environ and "PREFECT_HOME" not in os.environ:
         prefect_home = Path(resolved) / "prefect"

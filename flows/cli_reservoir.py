@@ -4,21 +4,31 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated
+from types import ModuleType
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from flows.cli_common import Home, Json, emit, expected_errors, use_home
-from tasks.core import reservoir
 from tasks.core.errors import WellspringError
-from tasks.core.storage import DataRoot
+
+if TYPE_CHECKING:
+    from tasks.core.storage import DataRoot
 
 app = typer.Typer(help="The versioned reservoir of human data.", no_args_is_help=True)
 
 Version = Annotated[int | None, typer.Option("--version", help="reservoir version (default: latest)")]
 
 
+def _reservoir() -> ModuleType:
+    from tasks.core import reservoir
+
+    return reservoir
+
+
 def _root(home: str | None) -> DataRoot:
+    from tasks.core.storage import DataRoot  # late: keeps start-up of unrelated commands light
+
     return DataRoot.at(use_home(home))
 
 
@@ -26,7 +36,7 @@ def _root(home: str | None) -> DataRoot:
 @expected_errors
 def log_(home: Home = None, as_json: Json = False) -> None:
     """Every reservoir version: time, action, run, documents added and retracted."""
-    entries = reservoir.log(_root(home))
+    entries = _reservoir().log(_root(home))
     lines = [
         f"v{e['version']:<4} {e['time'][:19]}  {e['action']:<8} +{e['added']:<6} -{e['retracted']:<6} {e['run_id'] or e['reason'] or ''}"
         for e in entries
@@ -49,7 +59,7 @@ def stats(
             when = dt.datetime.fromisoformat(as_of)
         except ValueError as e:
             raise WellspringError(f"--as-of {as_of!r} is not an ISO timestamp (e.g. 2026-11-28T02:00:00)") from e
-    found = reservoir.stats(_root(home), version, when)
+    found = _reservoir().stats(_root(home), version, when)
     top = ", ".join(f"{s} {n}" for s, n in list(found["sources"].items())[:8])
     text = (
         f"reservoir v{found['version']}: {found['documents']} documents ({found['retracted']} retracted), "
@@ -67,7 +77,7 @@ def diff(
     as_json: Json = False,
 ) -> None:
     """Documents added and retracted between two versions, per source."""
-    found = reservoir.diff(_root(home), old, new)
+    found = _reservoir().diff(_root(home), old, new)
     text = (
         f"v{old} -> v{new}: +{found['added']} added, -{found['retracted']} retracted\n"
         f"added by source: {found['added_by_source']}\nretracted by source: {found['retracted_by_source']}"
@@ -79,7 +89,7 @@ def diff(
 @expected_errors
 def show(doc_id: str, version: Version = None, home: Home = None, as_json: Json = False) -> None:
     """One document as stored in the reservoir."""
-    found = reservoir.show(_root(home), doc_id, version)
+    found = _reservoir().show(_root(home), doc_id, version)
     text = "\n".join(f"{k}: {v}" for k, v in found.items() if k != "text") + f"\n\n{found.get('text') or ''}"
     emit(found, as_json, text)
 
@@ -102,7 +112,7 @@ def retract(
         if not file.is_file():
             raise WellspringError(f"--file {file} does not exist")
         ids += [line.strip() for line in file.read_text().splitlines() if line.strip()]
-    found = reservoir.retract(_root(home), reason, ids, source, domain, by)
+    found = _reservoir().retract(_root(home), reason, ids, source, domain, by)
     text = f"retracted {found['retracted']} documents (reservoir v{found['version']})"
     if found["unknown_doc_ids"]:
         text += f"; not in the reservoir: {', '.join(found['unknown_doc_ids'][:10])}"
@@ -117,7 +127,7 @@ def purge(
     as_json: Json = False,
 ) -> None:
     """Physically remove the text of retracted documents (the audit records stay)."""
-    found = reservoir.purge(_root(home), force)
+    found = _reservoir().purge(_root(home), force)
     emit(found, as_json, f"purged the text of {found['purged']} documents; {found['files_removed']} files removed")
 
 
@@ -129,7 +139,7 @@ def vacuum(
     as_json: Json = False,
 ) -> None:
     """Retention: delete old files, keeping recent versions and every version a build pinned."""
-    found = reservoir.vacuum(_root(home), keep_hours)
+    found = _reservoir().vacuum(_root(home), keep_hours)
     emit(
         found,
         as_json,

@@ -97,7 +97,7 @@ class ExactDedupConfig(Frozen):
 class MinHashConfig(Frozen):
     """MinHash near-duplicate detection (see ``tasks.core.minhash``)."""
 
-    logic_version: int = 1
+    logic_version: int = 2
     num_perm: int = Field(128, ge=2, le=1024)
     ngram: int = Field(5, ge=1)
     shingle: Literal["word", "char"] = "word"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,7 @@ from tasks.core.minhash import (
     band_hashes,
     bands_rows,
     estimated_jaccard,
+    exact_jaccard,
     near_duplicates,
     optimal_bands_rows,
     permutations,
@@ -31,6 +33,7 @@ from tasks.core.minhash import (
     signature_rows,
     signatures,
     sketch_key,
+    verify_margin,
 )
 
 CORPUS = Path(os.environ.get("WELLSPRING_CORPUS", Path(__file__).resolve().parents[3] / "shared" / "corpus"))
@@ -99,7 +102,7 @@ def test_permutations_match_datasketch() -> None:
     ids=["word5", "char5", "word1-64perm", "word3"],
 )
 def test_signatures_equal_datasketch_on_tricky_text(cfg: MinHashConfig) -> None:
-    sigs = signatures([*TRICKY, None], cfg)  # type: ignore[list-item]
+    sigs = signatures([*TRICKY, None], cfg)
     for text, sig in zip(TRICKY, sigs, strict=False):
         np.testing.assert_array_equal(sig, _datasketch(text, cfg).hashvalues, err_msg=repr(text[:60]))
     assert (sigs[-1] == np.iinfo(np.uint32).max).all()  # null text: an empty MinHash
@@ -196,7 +199,7 @@ def test_band_hashes_agree_exactly_on_equal_bands() -> None:
         lambda: near_duplicates(pl.DataFrame({"doc_id": ["a"], "text": ["x"]}), {"threshold": 0.8}),  # type: ignore[arg-type]
     ],
 )
-def test_bad_arguments_raise_value_error(call) -> None:  # type: ignore[no-untyped-def]
+def test_bad_arguments_raise_value_error(call: Callable[[], object]) -> None:
     with pytest.raises(ValueError):
         call()
 
@@ -303,15 +306,13 @@ def _reservoir() -> tuple[pl.DataFrame, pl.DataFrame]:
 def test_signature_rows_schema() -> None:
     _, index = _reservoir()
     bands, rows = bands_rows(CFG)
-    assert index.schema == pl.Schema(
-        {
-            "doc_id": pl.String,
-            "sketch": pl.String,
-            "banding": pl.String,
-            "signature": pl.Binary,
-            "band_hashes": pl.List(pl.Int64),
-        }
-    )
+    assert dict(index.schema) == {
+        "doc_id": pl.String,
+        "sketch": pl.String,
+        "banding": pl.String,
+        "signature": pl.Binary,
+        "band_hashes": pl.List(pl.Int64),
+    }
     assert index["sketch"].unique().to_list() == [sketch_key(CFG)]
     assert index["banding"].unique().to_list() == [f"{bands}x{rows}"]
     assert index["signature"].bin.size().unique().to_list() == [4 * CFG.num_perm]
@@ -423,3 +424,60 @@ def test_property_survivor_is_best_of_its_cluster(docs: pl.DataFrame) -> None:
         )
         assert cluster.filter(pl.col("survivor"))["doc_id"].to_list() == [best["doc_id"]]
         assert (cluster["cluster_id"] == best["doc_id"]).all()
+
+
+# --- exact verification, streaming, threads --------------------------------------------------------
+
+
+def _set_jaccard(a: str, b: str, cfg: MinHashConfig = CFG) -> float:
+    sa, sb = set(shingles(a, cfg)), set(shingles(b, cfg))
+    return len(sa & sb) / len(sa | sb) if sa | sb else 0.0
+
+
+def test_exact_jaccard_equals_python_sets() -> None:
+    texts = [_doc(1, 200), _edit(_doc(1, 200), 5, seed=1), _doc(2, 40), "", "one two", "one two three four five six"]
+    left, right = np.array([0, 0, 2, 3, 4, 5, 1]), np.array([1, 2, 0, 3, 5, 4, 1])
+    got = exact_jaccard(texts, left, right, CFG)
+    want = [_set_jaccard(texts[a], texts[b]) if texts[a] or texts[b] else 0.0 for a, b in zip(left, right, strict=True)]
+    np.testing.assert_allclose(got, want)
+    assert exact_jaccard(texts, [], [], CFG).shape == (0,)
+    with pytest.raises(ValueError):
+        exact_jaccard(texts, [0], [len(texts)], CFG)
+
+
+def test_borderline_pairs_are_decided_by_exact_jaccard() -> None:
+    # 6 or 7 edits in 300 words put the exact J5 just above or below 0.8, inside the estimate's noise
+    base = {f"b{s}": _doc(2000 + s, 300) for s in range(24)}
+    edited = {f"e{s}": _edit(text, 6 + s % 2, seed=s) for s, text in enumerate(base.values())}
+    out = near_duplicates(_frame(base | edited), CFG)
+    removed = set(out.filter(~pl.col("survivor"))["doc_id"])
+    truth = {s: _set_jaccard(base[f"b{s}"], edited[f"e{s}"]) for s in range(24)}
+    assert {abs(j - 0.8) < verify_margin(CFG) for j in truth.values()} == {True}
+    assert 0 < sum(j >= 0.8 for j in truth.values()) < 24
+    assert {s for s in range(24) if {f"b{s}", f"e{s}"} & removed} == {s for s, j in truth.items() if j >= 0.8}
+
+
+def test_chain_members_join_one_cluster() -> None:
+    a = _doc(7, 400)
+    b = _edit(a, 8, seed=1)
+    c = _edit(b, 8, seed=2)
+    out = near_duplicates(_frame({"a": a, "b": b, "c": c, "z": _doc(8, 400)}), CFG)
+    assert _set_jaccard(a, b) >= 0.8 and _set_jaccard(b, c) >= 0.8 and _set_jaccard(a, c) < 0.8
+    assert out["cluster_id"].to_list() == ["a", "a", "a", None]
+
+
+@pytest.mark.corpus
+def test_lazy_streaming_and_threads_give_the_same_result(
+    real: pl.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tasks.core.minhash as module
+
+    docs = pl.concat([real, real.head(40).with_columns(doc_id=pl.col("doc_id") + "~copy")])
+    docs.write_parquet(tmp_path / "docs.parquet", row_group_size=50)
+    expected = near_duplicates(docs, CFG)
+    assert expected.filter(~pl.col("survivor")).height >= 40
+    monkeypatch.setattr(module, "_CHUNK_DOCS", 17)  # many batches and chunks
+    assert_frame_equal(near_duplicates(pl.scan_parquet(tmp_path / "docs.parquet"), CFG), expected)
+    assert_frame_equal(near_duplicates(docs, CFG, workers=3), expected)
+    with pytest.raises(ValueError, match="workers"):
+        near_duplicates(docs, CFG, workers=0)
