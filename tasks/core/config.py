@@ -206,6 +206,7 @@ class BuildConfig(Frozen):
         0.5, ge=0, le=1, description="cluster mass ~ size ** temperature (1: proportional, 0: uniform)"
     )
     novelty_boost: float = Field(1.0, ge=0, description="weight *= 1 + boost * novelty (tail documents)")
+    rarity_boost: float = Field(8.0, ge=0, description="weight *= 1 + boost * share of rare words (lexical tail)")
     max_source_share: float | None = Field(0.5, gt=0, le=1, description="per-source cap as a share of the build")
     shard_rows: int = Field(50_000, gt=0, description="rows per Parquet shard")
 

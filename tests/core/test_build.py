@@ -120,3 +120,41 @@ def test_dataset_card_and_croissant_describe_the_build(filled: DataRoot, tmp_pat
     fields = {f["name"] for f in doc["recordSet"][0]["field"]}
     assert {"doc_id", "text", "p_human", "license"} <= fields
     assert doc["rai:hasSyntheticData"] is False and doc["rai:dataCollection"]
+
+
+def test_build_keeps_more_clusters_and_tail_vocabulary_than_uniform_sampling(root: DataRoot, tmp_path: Path) -> None:
+    from tasks.core.config import DiversityConfig
+    from tasks.core.diversity import set_metrics
+
+    curate_inbox(root, SAMPLE / "inbox")
+    size = 600
+    shaped = BuildConfig(size=size, seed=3)
+    uniform = BuildConfig(
+        size=size,
+        seed=3,
+        cluster_temperature=1.0,
+        novelty_boost=0.0,
+        rarity_boost=0.0,
+        p_human_power=0.0,
+        max_source_share=None,
+    )
+    cfg = DiversityConfig(lexical_tokens=50_000, sample_size=300)
+    wins = {"cluster_entropy": 0, "vocabulary_size": 0, "tail_mass": 0}
+    for seed in range(3):
+        ours = build_dataset(root, f"w{seed}", shaped.model_copy(update={"seed": seed}), tmp_path / f"w{seed}")
+        plain = build_dataset(root, f"u{seed}", uniform.model_copy(update={"seed": seed}), tmp_path / f"u{seed}")
+        assert ours["counts"]["documents"] == plain["counts"]["documents"] == size
+        m_ours = set_metrics(
+            pl.read_parquet(tmp_path / f"w{seed}" / "data-*.parquet")["text"],
+            cfg,
+            clusters=pl.read_parquet(tmp_path / f"w{seed}" / "data-*.parquet")["cluster_id"],
+        )
+        m_plain = set_metrics(
+            pl.read_parquet(tmp_path / f"u{seed}" / "data-*.parquet")["text"],
+            cfg,
+            clusters=pl.read_parquet(tmp_path / f"u{seed}" / "data-*.parquet")["cluster_id"],
+        )
+        wins["cluster_entropy"] += m_ours.cluster_entropy > m_plain.cluster_entropy  # type: ignore[operator]
+        wins["vocabulary_size"] += m_ours.vocabulary_size > m_plain.vocabulary_size
+        wins["tail_mass"] += m_ours.tail_mass > m_plain.tail_mass
+    assert wins == {"cluster_entropy": 3, "vocabulary_size": 3, "tail_mass": 3}

@@ -12,7 +12,11 @@ The rules, each from the literature on training on generated data:
 * **Keep the tails** (Shumailov et al. 2024; Dohmatob et al. 2024): sampling is balanced across
   diversity clusters with a temperature, so a cluster of size ``n_c`` gets mass
   ``∝ n_c ** cluster_temperature`` instead of ``∝ n_c``, and novel documents get
-  ``1 + novelty_boost · novelty``. Together: ``w = p^a · n_c^(τ-1) · (1 + β·novelty)``.
+  ``1 + novelty_boost · novelty``.
+* **Keep rare words**: ``rarity`` is the share of a document's distinct words that at most
+  ``rare_df`` documents of the candidate pool use; the weight grows by ``1 + rarity_boost · rarity``,
+  so the lexical tail survives sampling (measured: more vocabulary and tail mass than uniform
+  sampling of the same size, see the tests).
 * **Per-source caps**: no source exceeds ``max_source_share`` of the build.
 
 Sampling without replacement uses Efraimidis-Spirakis keys ``k = u^(1/w)`` with ``u`` drawn
@@ -43,6 +47,36 @@ def uniform_keys(doc_ids: pl.Series, seed: int) -> np.ndarray:
     return ((raw >> np.uint64(11)).astype(np.float64) + 0.5) / float(1 << 53)
 
 
+_BUCKETS = 1 << 24
+
+
+def rarity(texts: pl.Series, chars: int = 1_000, rare_df: int = 2, chunk: int = 100_000) -> np.ndarray:
+    """Share of each text's distinct words (in its first ``chars`` characters) that at most
+    ``rare_df`` texts of ``texts`` use. Words are hashed into 2^24 buckets, and memory is bounded
+    by ``chunk`` texts at a time (two passes: document frequencies, then shares)."""
+
+    def words(part: pl.Series) -> pl.DataFrame:
+        return (
+            pl.DataFrame({"t": part})
+            .with_row_index("d")
+            .select("d", pl.col("t").str.slice(0, chars).str.to_lowercase().str.extract_all(r"\w+").list.unique())
+            .explode("t")
+            .drop_nulls("t")
+            .select("d", (pl.col("t").hash(seed=0) % _BUCKETS).cast(pl.Int64).alias("b"))
+        )
+
+    df = np.zeros(_BUCKETS, dtype=np.int32)
+    for start in range(0, len(texts), chunk):
+        df += np.bincount(words(texts.slice(start, chunk))["b"].to_numpy(), minlength=_BUCKETS).astype(np.int32)
+    out = np.zeros(len(texts), dtype=np.float64)
+    for start in range(0, len(texts), chunk):
+        part = words(texts.slice(start, chunk))
+        rare = pl.Series(df[part["b"].to_numpy()] <= rare_df)
+        shares = part.with_columns(rare.alias("r")).group_by("d").agg(pl.col("r").mean())
+        out[start + shares["d"].to_numpy()] = shares["r"].to_numpy()
+    return out
+
+
 def weights(docs: pl.DataFrame, cfg: BuildConfig) -> pl.Series:
     """The sampling weight of each document (see the module docstring)."""
     w = pl.lit(1.0)
@@ -53,6 +87,8 @@ def weights(docs: pl.DataFrame, cfg: BuildConfig) -> pl.Series:
         w = w * size.pow(cfg.cluster_temperature - 1.0)
     if "novelty" in docs.columns and cfg.novelty_boost:
         w = w * (1.0 + cfg.novelty_boost * pl.col("novelty").fill_null(0.0).clip(0.0, None))
+    if "text" in docs.columns and cfg.rarity_boost:
+        w = w * (1.0 + cfg.rarity_boost * pl.Series(rarity(docs["text"])))
     return docs.select(w.alias("weight")).to_series()
 
 
