@@ -9,9 +9,10 @@ from prefect import flow
 from tasks.build import assemble_build, publish_build_artifacts
 from tasks.core.config import BuildConfig
 from tasks.core.storage import DataRoot
+from tasks.hooks import record_failure
 
 
-@flow(name="build-dataset", flow_run_name="build-{name}", log_prints=True)
+@flow(name="build-dataset", flow_run_name="build-{name}", log_prints=True, on_failure=[record_failure])
 def build_dataset_flow(
     name: str,
     size: int,

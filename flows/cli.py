@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from flows.cli_build import build, builds_app
-from flows.cli_common import Home, Json, emit, expected_errors, use_home
+from flows.cli_common import Home, Json, emit, expected_errors, run_tags, use_home
 from flows.cli_dedup import dedup
 from flows.cli_diversity import app as diversity_app
 from flows.cli_reservoir import app as reservoir_app
@@ -47,7 +47,8 @@ def nightly(
     from flows.nightly import nightly_flow  # imported late: Prefect reads PREFECT_HOME at import
     from tasks.core.report import run_markdown
 
-    summary = nightly_flow(inbox=str(inbox), home=resolved, config=str(config) if config else None)
+    with run_tags("nightly", resolved):
+        summary = nightly_flow(inbox=str(inbox), home=resolved, config=str(config) if config else None)
     emit(summary, as_json, run_markdown(summary))
     if summary["ingested"] == 0 and summary["quarantined"]:
         typer.echo(f"error: nothing in {inbox} could be read; see the quarantine reasons above", err=True)

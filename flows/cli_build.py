@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from flows.cli_common import Home, Json, emit, expected_errors, use_home
+from flows.cli_common import Home, Json, emit, expected_errors, run_tags, use_home
 
 builds_app = typer.Typer(help="Recorded dataset builds.", no_args_is_help=True)
 
@@ -31,17 +31,18 @@ def build(
     from tasks.core.build.report import build_markdown
 
     folder = str(out) if out else None
-    manifest = build_dataset_flow(
-        name=name,
-        size=size,
-        seed=seed,
-        min_human=min_human,
-        reservoir_version=reservoir_version,
-        home=resolved,
-        out=folder,
-        synthetic=str(synthetic) if synthetic else None,
-        max_synthetic=max_synthetic,
-    )
+    with run_tags("build", resolved):
+        manifest = build_dataset_flow(
+            name=name,
+            size=size,
+            seed=seed,
+            min_human=min_human,
+            reservoir_version=reservoir_version,
+            home=resolved,
+            out=folder,
+            synthetic=str(synthetic) if synthetic else None,
+            max_synthetic=max_synthetic,
+        )
     from tasks.core.storage import DataRoot
 
     where = folder or str(DataRoot.at(resolved).path("datasets", name))

@@ -55,3 +55,11 @@ def expected_errors(fn: F) -> F:
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def run_tags(kind: str, home: str) -> Any:
+    """Prefect tags for a run started from the CLI: its kind and the data root's name, so the UI
+    can filter runs by both."""
+    from prefect import tags
+
+    return tags(kind, f"home:{Path(home).name}")

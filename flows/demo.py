@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from flows.cli_common import use_home
+from flows.cli_common import run_tags, use_home
 
 SAMPLE_INBOX = Path(__file__).resolve().parents[1] / "sample_data" / "inbox"
 
@@ -16,7 +16,8 @@ def main() -> int:
     from tasks.core.report import run_markdown
     from tasks.core.storage import DataRoot
 
-    summary = nightly_flow(inbox=str(SAMPLE_INBOX), home=home)
+    with run_tags("nightly", home):
+        summary = nightly_flow(inbox=str(SAMPLE_INBOX), home=home)
     print("\n" + run_markdown(summary) + "\n")
     if summary["ingested"] == 0:
         print("The sample inbox was already curated into this data root (each file is processed once).")

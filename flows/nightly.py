@@ -12,6 +12,7 @@ from tasks.core.config import NightlyConfig, load_config
 from tasks.core.storage import DataRoot
 from tasks.dedup import drop_exact_duplicates, drop_near_duplicates
 from tasks.diversity import score_diversity
+from tasks.hooks import record_failure
 from tasks.ingest import ingest_files
 from tasks.reservoir import apply_admission_policy, commit_to_reservoir
 from tasks.runs import Run, find_new_inputs, find_unfinished_runs, start_run, summarize_run
@@ -42,7 +43,7 @@ def curate(run: Run, cfg: NightlyConfig) -> dict[str, object]:
     return summarize_run(run, cfg)
 
 
-@flow(name="nightly-curation", flow_run_name=_run_name, log_prints=True)
+@flow(name="nightly-curation", flow_run_name=_run_name, log_prints=True, on_failure=[record_failure])
 def nightly_flow(inbox: str, home: str | None = None, config: str | None = None) -> dict[str, object]:
     """Ingest new files from ``inbox``, clean, deduplicate, and admit survivors to the reservoir.
 

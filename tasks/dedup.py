@@ -16,7 +16,7 @@ def drop_exact_duplicates(run: Run) -> StageResult:
     return pipeline.exact_dedup_stage(run.root, run.run_id)
 
 
-@task(name="drop-near-duplicates", retries=2, retry_delay_seconds=[2, 10])
+@task(name="drop-near-duplicates", retries=2, retry_delay_seconds=[2, 10], timeout_seconds=4 * 3600)
 def drop_near_duplicates(run: Run, cfg: MinHashConfig) -> StageResult:
     """Drop near-duplicates (MinHash LSH) within the batch and of reservoir documents."""
     return pipeline.near_dedup_stage(run.root, run.run_id, cfg)

@@ -17,7 +17,7 @@ def apply_admission_policy(run: Run, cfg: AdmissionConfig) -> StageResult:
     return pipeline.admission_stage(run.root, run.run_id, cfg)
 
 
-@task(name="commit-to-reservoir", retries=3, retry_delay_seconds=[2, 10, 30])
+@task(name="commit-to-reservoir", retries=3, retry_delay_seconds=[2, 10, 30], timeout_seconds=3600)
 def commit_to_reservoir(run: Run, cfg: NightlyConfig) -> StageResult:
     """Admit the surviving records as one reservoir version, personal data redacted (idempotent)."""
     metadata = {"flow_run_id": str(flow_run.get_id() or ""), "inbox": run.inbox, "config_hash": cfg.config_hash()}

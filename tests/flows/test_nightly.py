@@ -45,3 +45,18 @@ def test_nightly_flow_end_to_end(sample_inbox: Path, tmp_path: Path) -> None:
     again = nightly_flow(inbox=str(sample_inbox), home=str(home))
     assert (again["ingested"], again["admitted"]) == (0, 0)
     assert again["versions"]["reservoir"] == versions["reservoir"]  # type: ignore[index]
+
+
+def test_a_failed_run_leaves_a_clear_failure_record(sample_inbox: Path, tmp_path: Path) -> None:
+    import json
+
+    import pytest
+
+    from tasks.core.errors import ConfigError
+
+    home = tmp_path / "home"
+    with pytest.raises(ConfigError, match="does not exist"):
+        nightly_flow(inbox=str(sample_inbox), home=str(home), config=str(tmp_path / "missing.yaml"))
+    records = [json.loads(line) for line in (home / "failures.jsonl").read_text().splitlines()]
+    assert records[0]["flow"] == "nightly-curation"
+    assert "missing.yaml does not exist" in records[0]["message"]
