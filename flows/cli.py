@@ -14,6 +14,7 @@ import typer
 from flows.cli_build import build, builds_app
 from flows.cli_common import Home, Json, emit, expected_errors, run_tags, use_home
 from flows.cli_dedup import dedup
+from flows.cli_serve import serve
 from flows.cli_diversity import app as diversity_app
 from flows.cli_reservoir import app as reservoir_app
 from tasks.core.errors import WellspringError
@@ -30,6 +31,7 @@ app.add_typer(builds_app, name="builds")
 app.add_typer(diversity_app, name="diversity")
 app.command("build")(build)
 app.command("dedup")(dedup)
+app.command("serve")(serve)
 
 
 @app.command()

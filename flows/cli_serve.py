@@ -1,4 +1,4 @@
-"""``wellspring serve``: the nightly deployment (and later the dataset build) served from this process."""
+"""``wellspring serve``: the nightly and dataset-build deployments served from this process."""
 
 from __future__ import annotations
 
@@ -36,7 +36,9 @@ def serve(
         str | None, typer.Option("--cron", help="when the nightly run starts, cron in UTC (default: 0 2 * * *, 02:00)")
     ] = None,
 ) -> None:
-    """Serve the nightly deployment from this process until Ctrl-C: no work pool, no worker.
+    """Serve the nightly (scheduled) and build (on demand) deployments from this process until Ctrl-C.
+
+    No work pool and no worker: the flow runs are subprocesses of this one.
 
     Needs a running Prefect server (PREFECT_API_URL, default the `make ui` one on 127.0.0.1:4200).
     """

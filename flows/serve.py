@@ -3,7 +3,7 @@
 ``prefect.serve`` registers each deployment with the Prefect server, then runs its scheduled and on-demand
 flow runs as subprocesses of this process until it stops (and pauses the schedules when it does). The
 schedules themselves fire in the server's scheduler, so a real server must be running (``make ui``).
-Each deployment is one factory in :data:`DEPLOYMENTS`; the dataset build adds one more.
+Each deployment is one factory in :data:`DEPLOYMENTS`: the scheduled nightly run and the on-demand build.
 
 Served deployments are named ``<name>-served`` so they never update the work-pool deployments of
 ``prefect.yaml``: serving ``nightly`` itself would leave its work pool set and, on shutdown, pause the
@@ -19,6 +19,7 @@ from prefect import serve as prefect_serve
 from prefect.deployments.runner import EntrypointType, RunnerDeployment
 from prefect.schedules import Cron, Schedule
 
+from flows.build import build_dataset_flow
 from flows.nightly import nightly_flow
 from tasks.core.errors import WellspringError
 
@@ -56,7 +57,17 @@ def nightly_deployment(opts: ServeOptions) -> RunnerDeployment:
     )
 
 
-DEPLOYMENTS: tuple[Callable[[ServeOptions], RunnerDeployment], ...] = (nightly_deployment,)
+def build_deployment(opts: ServeOptions) -> RunnerDeployment:
+    # On demand: `name` and `size` (and optionally seed, min_human, reservoir_version) come with each run.
+    return build_dataset_flow.to_deployment(  # type: ignore[return-value]
+        name="build-served",
+        parameters={"home": opts.home},
+        tags=["build"],
+        entrypoint_type=EntrypointType.MODULE_PATH,
+    )
+
+
+DEPLOYMENTS: tuple[Callable[[ServeOptions], RunnerDeployment], ...] = (nightly_deployment, build_deployment)
 
 
 def deployments(opts: ServeOptions) -> list[RunnerDeployment]:
