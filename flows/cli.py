@@ -14,9 +14,9 @@ import typer
 from flows.cli_build import build, builds_app
 from flows.cli_common import Home, Json, emit, expected_errors, run_tags, use_home
 from flows.cli_dedup import dedup
-from flows.cli_serve import serve
 from flows.cli_diversity import app as diversity_app
 from flows.cli_reservoir import app as reservoir_app
+from flows.cli_serve import serve
 from tasks.core.errors import WellspringError
 
 app = typer.Typer(
