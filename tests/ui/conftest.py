@@ -180,8 +180,10 @@ def nightly_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NightlyRun
     try:
         # While the server starts: a clone, and the inbox and data root the run will use.
         clone = _copy_repository(tmp / "clone")
-        inbox = tmp / "inbox"
-        shutil.copytree(REPO / "sample_data" / "inbox", inbox)
+        inbox = tmp / "inbox"  # a few real files of mixed formats, good and bad: enough for every artifact
+        inbox.mkdir()
+        for name in ("docs-a.jsonl", "docs-c.csv", "bad-lines.jsonl", "truncated.jsonl.gz"):
+            shutil.copy(REPO / "sample_data" / "inbox" / name, inbox / name)
         home = tmp / "home"
         health = f"{server.api}/health"
         _wait_until(
