@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from flows.cli_build import build, builds_app
+from flows.cli_collapse import collapse_bench
 from flows.cli_common import Home, Json, emit, expected_errors, run_tags, use_home
 from flows.cli_dedup import dedup
 from flows.cli_diversity import app as diversity_app
@@ -32,6 +33,7 @@ app.add_typer(diversity_app, name="diversity")
 app.command("build")(build)
 app.command("dedup")(dedup)
 app.command("serve")(serve)
+app.command("collapse-bench")(collapse_bench)
 
 
 @app.command()

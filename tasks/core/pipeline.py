@@ -152,7 +152,7 @@ def diversity_stage(root: DataRoot, run_id: str, cfg: DiversityConfig) -> StageR
         if in_reservoir >= cfg.n_clusters:
             model = diversity.fit_reservoir(root, cfg)
         elif model is None:
-            model = diversity.save_model(root, diversity.fit_model(batch.select("doc_id", "text"), cfg))
+            model = diversity.save_model(root, diversity.fit_model(batch.select("doc_id", "text").sort("doc_id"), cfg))
     assert model is not None
     assigned = diversity.assign(batch.select("doc_id", "text"), model).join(
         batch.select("record_id", "doc_id"), on="doc_id"

@@ -224,5 +224,5 @@ def fit_reservoir(root: DataRoot, cfg: DiversityConfig, version: int | None = No
     chosen = ref.version if version is None else version
     if chosen is None:
         raise NotFoundError(f"the reservoir in {root.home} is empty; nothing to fit a diversity model on")
-    docs = root.scan("reservoir", version=chosen).select("doc_id", "text")
+    docs = root.scan("reservoir", version=chosen).select("doc_id", "text").sort("doc_id")  # row order must not matter
     return save_model(root, fit_model(docs, cfg, reservoir_version=chosen))
