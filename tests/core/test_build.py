@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import polars as pl
@@ -120,6 +121,19 @@ def test_dataset_card_and_croissant_describe_the_build(filled: DataRoot, tmp_pat
     fields = {f["name"] for f in doc["recordSet"][0]["field"]}
     assert {"doc_id", "text", "p_human", "license"} <= fields
     assert doc["rai:hasSyntheticData"] is False and doc["rai:dataCollection"]
+
+
+def test_croissant_validates_cleanly_and_reads_back_with_mlcroissant(
+    filled: DataRoot, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    mlc = pytest.importorskip("mlcroissant")  # the optional `croissant` extra: offline validation and reading
+    build_dataset(filled, "croissant", BuildConfig(size=300, seed=1), tmp_path / "c")
+    with caplog.at_level(logging.WARNING):
+        dataset = mlc.Dataset(jsonld=tmp_path / "c" / "croissant.json")  # raises on any validation error
+        records = list(dataset.records(record_set="documents"))
+    assert not dataset.metadata.ctx.issues.warnings
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert len(records) == 300 and {r["documents/origin"] for r in records} == {b"reservoir"}
 
 
 def test_build_keeps_more_clusters_and_tail_vocabulary_than_uniform_sampling(root: DataRoot, tmp_path: Path) -> None:

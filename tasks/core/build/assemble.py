@@ -34,8 +34,8 @@ def reservoir_candidates(root: DataRoot, version: int) -> pl.DataFrame:
     return (
         frame.filter(reservoir.ACTIVE & pl.col("text").is_not_null())
         .select(columns)
-        .sort("doc_id")
-        .collect()
+        .collect()  # no sort: sampling keys come from (seed, doc_id), so row order never matters (and a
+        # sort would copy every text)
         .with_columns(pl.lit("reservoir").alias("origin"))
     )
 

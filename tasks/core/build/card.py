@@ -96,7 +96,10 @@ later builds exclude them.
 
 
 def croissant(manifest: dict[str, Any]) -> dict[str, Any]:
-    """A Croissant 1.0 JSON-LD description with the responsible-AI (RAI) fields the build knows."""
+    """A Croissant 1.0 JSON-LD description with the responsible-AI (RAI) fields the build knows.
+
+    The ``@context`` is the standard Croissant 1.0 one, inline and complete: mlcroissant warns about
+    every standard key it lacks."""
     counts = manifest["counts"]
     context = {
         "@language": "en",
@@ -109,6 +112,7 @@ def croissant(manifest: dict[str, Any]) -> dict[str, Any]:
         "data": {"@id": "cr:data", "@type": "@json"},
         "dataType": {"@id": "cr:dataType", "@type": "@vocab"},
         "dct": "http://purl.org/dc/terms/",
+        "equivalentProperty": "cr:equivalentProperty",
         "examples": {"@id": "cr:examples", "@type": "@json"},
         "extract": "cr:extract",
         "field": "cr:field",
@@ -128,6 +132,7 @@ def croissant(manifest: dict[str, Any]) -> dict[str, Any]:
         "regex": "cr:regex",
         "repeated": "cr:repeated",
         "replace": "cr:replace",
+        "samplingRate": "cr:samplingRate",
         "sc": "https://schema.org/",
         "separator": "cr:separator",
         "source": "cr:source",

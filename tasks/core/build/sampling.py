@@ -52,28 +52,40 @@ _BUCKETS = 1 << 24
 
 def rarity(texts: pl.Series, chars: int = 1_000, rare_df: int = 2, chunk: int = 100_000) -> np.ndarray:
     """Share of each text's distinct words (in its first ``chars`` characters) that at most
-    ``rare_df`` texts of ``texts`` use. Words are hashed into 2^24 buckets, and memory is bounded
-    by ``chunk`` texts at a time (two passes: document frequencies, then shares)."""
+    ``rare_df`` texts of ``texts`` use. Words are hashed into 2^24 buckets.
 
-    def words(part: pl.Series) -> pl.DataFrame:
-        return (
-            pl.DataFrame({"t": part})
+    Each text is tokenised once, ``chunk`` texts at a time on Polars' streaming engine (which
+    spreads the regex over the cores). What is kept between the passes is each text's distinct
+    words as uint32 buckets, grouped by text, and the number of them per text (~44 words per text
+    in the shared corpus: ~180 MB at 1M texts); document frequencies and shares are numpy counts."""
+    n = len(texts)
+    df = np.zeros(_BUCKETS, dtype=np.int32)
+    parts = []
+    for start in range(0, n, chunk):
+        size = min(chunk, n - start)
+        pairs = (
+            pl.LazyFrame({"t": texts.slice(start, size)})
             .with_row_index("d")
             .select("d", pl.col("t").str.slice(0, chars).str.to_lowercase().str.extract_all(r"\w+").list.unique())
             .explode("t")
             .drop_nulls("t")
-            .select("d", (pl.col("t").hash(seed=0) % _BUCKETS).cast(pl.Int64).alias("b"))
+            .select("d", (pl.col("t").hash(seed=0) % _BUCKETS).cast(pl.UInt32).alias("b"))
+            .collect(engine="streaming")
         )
-
-    df = np.zeros(_BUCKETS, dtype=np.int32)
-    for start in range(0, len(texts), chunk):
-        df += np.bincount(words(texts.slice(start, chunk))["b"].to_numpy(), minlength=_BUCKETS).astype(np.int32)
-    out = np.zeros(len(texts), dtype=np.float64)
-    for start in range(0, len(texts), chunk):
-        part = words(texts.slice(start, chunk))
-        rare = pl.Series(df[part["b"].to_numpy()] <= rare_df)
-        shares = part.with_columns(rare.alias("r")).group_by("d").agg(pl.col("r").mean())
-        out[start + shares["d"].to_numpy()] = shares["r"].to_numpy()
+        d, b = pairs["d"].to_numpy(), pairs["b"].to_numpy()
+        if np.any(d[1:] < d[:-1]):  # group each text's words together whatever order the engine chose
+            b = b[np.argsort(d, kind="stable")]
+        df += np.bincount(b, minlength=_BUCKETS).astype(np.int32)
+        parts.append((np.bincount(d, minlength=size), b))
+    out = np.zeros(n, dtype=np.float64)
+    start = 0
+    for words, b in parts:
+        ends = np.cumsum(words)
+        rare = np.concatenate(([0], np.cumsum(df[b] <= rare_df)))
+        out[start : start + len(words)] = np.divide(
+            rare[ends] - rare[ends - words], words, out=np.zeros(len(words)), where=words > 0
+        )
+        start += len(words)
     return out
 
 
