@@ -16,6 +16,7 @@ from flows.cli_collapse import collapse_bench
 from flows.cli_common import Home, Json, emit, expected_errors, run_tags, use_home
 from flows.cli_dedup import dedup
 from flows.cli_diversity import app as diversity_app
+from flows.cli_provenance import app as provenance_app
 from flows.cli_reservoir import app as reservoir_app
 from flows.cli_serve import serve
 from tasks.core.errors import WellspringError
@@ -30,6 +31,7 @@ app = typer.Typer(
 app.add_typer(reservoir_app, name="reservoir")
 app.add_typer(builds_app, name="builds")
 app.add_typer(diversity_app, name="diversity")
+app.add_typer(provenance_app, name="provenance")
 app.command("build")(build)
 app.command("dedup")(dedup)
 app.command("serve")(serve)

@@ -14,6 +14,7 @@ from tasks.dedup import drop_exact_duplicates, drop_near_duplicates
 from tasks.diversity import score_diversity
 from tasks.hooks import record_failure
 from tasks.ingest import ingest_files
+from tasks.provenance import score_provenance
 from tasks.reservoir import apply_admission_policy, commit_to_reservoir
 from tasks.runs import Run, find_new_inputs, find_unfinished_runs, start_run, summarize_run
 
@@ -24,7 +25,7 @@ def _run_name() -> str:
 
 def curate(run: Run, cfg: NightlyConfig) -> dict[str, object]:
     """Every stage after ingest, in order; each one is idempotent, so a crashed run can be re-curated."""
-    progress = StageProgress(7, f"run {run.run_id}")
+    progress = StageProgress(8, f"run {run.run_id}")
     apply_quality_rules(run, cfg.quality)
     progress.advance("quality rules")
     drop_personal_data(run, cfg.pii)
@@ -33,7 +34,8 @@ def curate(run: Run, cfg: NightlyConfig) -> dict[str, object]:
     progress.advance("exact dedup")
     drop_near_duplicates(run, cfg.minhash)
     progress.advance("near dedup")
-    # Next stage (issue 5): provenance score.
+    score_provenance(run, cfg.provenance)
+    progress.advance("provenance")
     score_diversity(run, cfg.diversity)
     progress.advance("diversity")
     apply_admission_policy(run, cfg.admission)

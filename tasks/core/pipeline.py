@@ -10,12 +10,13 @@ import datetime as dt
 import secrets
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import orjson
 import polars as pl
 from deltalake import DeltaTable
 
-from tasks.core import decisions, diversity, minhash, reservoir
+from tasks.core import decisions, diversity, minhash, provenance, reservoir
 from tasks.core.admission import admission_drops
 from tasks.core.clean.pii import PATTERNS as PII_PATTERNS
 from tasks.core.clean.pii import pii_counts, redacted
@@ -26,12 +27,13 @@ from tasks.core.config import (
     MinHashConfig,
     NightlyConfig,
     PiiConfig,
+    ProvenanceConfig,
     QualityConfig,
 )
 from tasks.core.diversity import DiversityConfig
 from tasks.core.exact_dedup import exact_duplicates
 from tasks.core.ingest import IngestResult, ingest_files
-from tasks.core.ledger import InputFile, new_inputs
+from tasks.core.ledger import InputFile, list_inputs, new_inputs
 from tasks.core.storage import DataRoot, TableRef
 
 
@@ -134,6 +136,22 @@ def near_dedup_stage(root: DataRoot, run_id: str, cfg: MinHashConfig) -> StageRe
         kept = kept.with_columns(pl.lit(run_id).alias("run_id"))
         wrote.append(root.insert_new("signatures", kept, key="doc_id", metadata={"run_id": run_id}))
     return StageResult("near_dedup", batch.height, _counts(removed), wrote=wrote)
+
+
+def provenance_stage(root: DataRoot, run_id: str, cfg: ProvenanceConfig) -> StageResult:
+    """Score every surviving record: ``p_human`` and the evidence behind it (metadata signals and,
+    once a model is trained, the text classifier), written to ``scores``. Admission applies the
+    threshold."""
+    columns = ["record_id", "doc_id", "text", "source", "url", "domain", "fetched_at", "created_at", "license", "meta"]
+    batch = decisions.alive(root, run_id).select(columns).collect()
+    if batch.height == 0:
+        return StageResult("provenance", 0)
+    model = provenance.load_model(root, cfg.model_version) if provenance.versions(root) else None
+    scored = provenance.score(batch, cfg, model, provenance.load_registry(root))
+    rows = scored.select("record_id", "doc_id", "p_human", "evidence").with_columns(
+        pl.lit(model.info.get("version") if model else None, dtype=pl.Int64).alias("model_version")
+    )
+    return StageResult("provenance", batch.height, wrote=[decisions.record_scores(root, run_id, "provenance", rows)])
 
 
 def diversity_stage(root: DataRoot, run_id: str, cfg: DiversityConfig) -> StageResult:
@@ -266,6 +284,7 @@ def run_summary(root: DataRoot, run_id: str) -> dict[str, object]:
         "dropped_by_stage": _counts(dropped, "stage"),
         "admitted": verdicts.filter(pl.col("verdict") == decisions.ADMITTED).height,
         "undecided": ingested - verdicts.height,
+        "p_human": _p_human_summary(root, run_id),
         "pii_redacted_documents": {k: int(v) for k, v in admitted_pii.row(0, named=True).items() if v},
     }
 
@@ -311,8 +330,55 @@ def record_run(
     return root.append("runs", pl.DataFrame([row]), {"run_id": run_id})
 
 
+def _p_human_summary(root: DataRoot, run_id: str) -> dict[str, object]:
+    """Distribution of ``p_human`` over the run's scored records and the most common evidence."""
+    scores = decisions.run_rows(root, "scores", run_id).filter(pl.col("stage") == "provenance")
+    found = scores.select("record_id", "p_human", "evidence").unique("record_id").collect()
+    if found.height == 0:
+        return {}
+    p = found["p_human"]
+    bins = found.select(pl.col("p_human").cut([0.1, 0.5, 0.9], labels=["<0.1", "0.1-0.5", "0.5-0.9", ">=0.9"]))
+    signals = (
+        found.select(pl.col("evidence").str.json_decode(pl.List(pl.Struct({"signal": pl.String}))))
+        .explode("evidence")
+        .select(pl.col("evidence").struct.field("signal"))
+        .group_by("signal")
+        .len()
+        .sort(["len", "signal"], descending=[True, False])
+        .head(8)
+    )
+    return {
+        "scored": found.height,
+        "mean": round(float(p.mean()), 4),  # type: ignore[arg-type]
+        "histogram": {str(k): int(v) for k, v in bins.to_series().value_counts(sort=True).iter_rows()},
+        "top_signals": {str(k): int(v) for k, v in signals.iter_rows()},
+    }
+
+
 def _counts(frame: pl.DataFrame, by: str = "reason") -> dict[str, int]:
     if frame.height == 0:
         return {}
     counted = frame.group_by(by).len().sort(["len", by], descending=[True, False])
     return dict(zip(counted[by].to_list(), counted["len"].to_list(), strict=True))
+
+
+def curate_inbox(root: DataRoot, inbox: Path, cfg: NightlyConfig | None = None) -> dict[str, object]:
+    """Every nightly stage on ``inbox`` as one run, without Prefect, in the order of
+    ``flows.nightly.curate`` (keep the two in step); returns the run summary.
+
+    The benchmarks and the tests use it as the reference of what a nightly run does."""
+    cfg = cfg or NightlyConfig()
+    run_id = new_run_id()
+    started = dt.datetime.now(dt.UTC)
+    ingest_stage(root, run_id, list_inputs([inbox]), cfg.ingest)
+    quality_stage(root, run_id, cfg.quality)
+    pii_stage(root, run_id, cfg.pii)
+    exact_dedup_stage(root, run_id)
+    near_dedup_stage(root, run_id, cfg.minhash)
+    provenance_stage(root, run_id, cfg.provenance)
+    diversity_stage(root, run_id, cfg.diversity)
+    admission_stage(root, run_id, cfg.admission)
+    commit_stage(root, run_id, pii=cfg.pii)
+    summary = run_summary(root, run_id)
+    record_run(root, run_id, started, str(inbox), cfg, summary)
+    return summary

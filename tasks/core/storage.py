@@ -18,7 +18,7 @@ from typing import Any
 
 import polars as pl
 import pyarrow as pa
-from deltalake import CommitProperties, DeltaTable, write_deltalake
+from deltalake import CommitProperties, DeltaTable, WriterProperties, write_deltalake
 from deltalake.exceptions import CommitFailedError, TableNotFoundError
 from deltalake.table import TableMerger
 
@@ -125,6 +125,8 @@ class DataRoot:
             partition_by=schema.PARTITIONS.get(table),
             schema_mode="merge",
             commit_properties=commit_properties(metadata),
+            # Bounded row groups let streaming readers (the quality stage) hold one small group at a time.
+            writer_properties=WriterProperties(max_row_group_size=16_384),
         )
         return self.ref(table)
 

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
+from typing import Any
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import xxhash
 
 from tasks.core import pipeline
 from tasks.core.clean.normalize import doc_id_of
 from tasks.core.config import FieldMap, IngestConfig
-from tasks.core.ingest import ingest_files
-from tasks.core.ledger import list_inputs, new_inputs
+from tasks.core.ingest import FileOutcome, driver, ingest_files, read_items, readers, records
+from tasks.core.ingest.items import Columns, Fields
+from tasks.core.ledger import InputFile, list_inputs, new_inputs, sha256_of
 from tasks.core.storage import DataRoot
 
 EXPECTED_QUARANTINE = {
@@ -107,3 +114,160 @@ def test_ingest_stage_is_safe_to_retry_within_a_run(sample_inbox: Path, root: Da
     again = pipeline.ingest_stage(root, "run-x", files, IngestConfig())
     assert (first.records, again.records) == (428, 0)
     assert root.scan("raw").collect().height == 428
+
+
+# ---------------------------------------------------------------- stored text and doc_id stay as defined
+
+
+def _reference(texts: list[str]) -> tuple[list[str], list[str]]:
+    """The definition the stored ``text`` and ``doc_id`` must keep (the original, unoptimised expressions):
+    text = NFC, ``\\r\\n?`` -> ``\\n``, stripped; doc_id = xxh3-128 of NFKC + lower case + whitespace runs
+    collapsed to one space + stripped, of that text."""
+    stored = pl.Series(texts, dtype=pl.String).str.normalize("NFC").str.replace_all("\r\n?", "\n").str.strip_chars()
+    key = stored.str.normalize("NFKC").str.to_lowercase().str.replace_all(r"\s+", " ").str.strip_chars()
+    return stored.to_list(), [xxhash.xxh3_128_hexdigest(k.encode("utf-8")) for k in key.to_list()]
+
+
+def _assert_raw_matches_reference(raw: pl.DataFrame, originals: dict[tuple[str, int], str]) -> None:
+    rows = raw.select("input", "position", "text", "doc_id").rows()
+    assert len(rows) == len(originals)
+    texts, ids = _reference([originals[(name, position)] for name, position, _, _ in rows])
+    assert [r[2] for r in rows] == texts
+    assert [r[3] for r in rows] == ids
+
+
+TRICKY = [
+    "Plain ASCII text,   with  runs\tof\x0bwhitespace\r\nand CRLF\rline ends.  ",
+    "ﬁne print: \uff26\uff55\uff4c\uff4c\uff57\uff49\uff44\uff54\uff48 and ligatures ﬂow",  # NFKC folds these
+    "Cafe\u0301 (combining acute) vs Café, Å vs A\u030a, ΣΊΣΥΦΟΣ final sigma",
+    "İstanbul DİYARBAKIR ǅemal ẞ straße",  # lower case changes length
+    "no\u00a0break\u2002en space\u3000ideographic\u2028line sep\u2029para\u0085nel\u200bzwsp",
+    "\ufeffbyte order mark and \x1c\x1d\x1e\x1f separators",
+    "   \u00a0  only the edges are spaces \u00a0\u3000 ",
+    "emoji 😀 and \U0001f468\u200d\U0001f469\u200d\U0001f467 family, Hangul ᄀ ᅡ ᆨ jamo",
+    "x",
+]
+
+
+def test_stored_text_and_doc_id_keep_their_definition_on_tricky_unicode(tmp_path: Path, root: DataRoot) -> None:
+    path = tmp_path / "tricky.jsonl"
+    path.write_text("\n".join(json.dumps({"text": t}) for t in TRICKY) + "\n", encoding="utf-8")
+    ingest_files(root, "r", list_inputs([path]), IngestConfig())
+    raw = root.scan("raw").collect()
+    _assert_raw_matches_reference(raw, {(str(path), i): t for i, t in enumerate(TRICKY, start=1)})
+    assert [doc_id_of(t) for t in TRICKY] == _reference(TRICKY)[1]
+
+
+def test_stored_text_and_doc_id_keep_their_definition_on_the_sample_inbox(sample_inbox: Path, root: DataRoot) -> None:
+    files = list_inputs([sample_inbox])
+    ingest_files(root, "r", files, IngestConfig())
+    originals = {}
+    for source in files:
+        for item in read_items(source, IngestConfig(), FileOutcome(source)):
+            if isinstance(item, Fields) and isinstance(item.fields.get("text"), str) and item.fields["text"].strip():
+                originals[(source.name, item.position)] = item.fields["text"]
+    raw = root.scan("raw").collect()
+    originals = {k: v for k, v in originals.items() if "\x00" not in v}
+    _assert_raw_matches_reference(raw, originals)
+
+
+def test_stored_text_and_doc_id_keep_their_definition_on_the_corpus(
+    corpus: Path, tmp_path: Path, root: DataRoot
+) -> None:
+    human = pl.read_parquet(corpus / "human.parquet")
+    sample = tmp_path / "human_sample.jsonl.gz"
+    sample.write_bytes(gzip.compress(human.head(20_000).write_ndjson().encode("utf-8")))
+    files = list_inputs([corpus / "human.parquet", sample])
+    ingest_files(root, "r", files, IngestConfig())
+    raw = root.scan("raw").collect()
+    texts = human["text"].to_list()
+    originals = {
+        (f.name, i): t
+        for f, n in zip(files, (len(texts), 20_000), strict=True)
+        for i, t in enumerate(texts[:n], start=1)
+        if t.strip() and "\x00" not in t
+    }
+    _assert_raw_matches_reference(raw, originals)
+
+
+# ---------------------------------------------------------------- the column-wise fast path = the per-record path
+
+
+def _raw_of(root: DataRoot, path: Path, cfg: IngestConfig, columnar: bool, monkeypatch: pytest.MonkeyPatch) -> tuple:
+    if not columnar:
+        monkeypatch.setattr(readers, "BLOCK_READERS", {})
+        monkeypatch.setattr(driver, "BLOCK_READERS", {})
+    result = ingest_files(root, "r", list_inputs([path]), cfg)
+    monkeypatch.undo()
+    raw = root.scan("raw").collect().drop("run_id").sort("record_id")
+    quarantine = root.scan("quarantine").collect().drop("quarantined_at").sort("position")
+    return result.quarantine_reasons, raw, quarantine
+
+
+def _both_paths(tmp_path: Path, path: Path, monkeypatch: pytest.MonkeyPatch, cfg: IngestConfig | None = None) -> None:
+    cfg = cfg or IngestConfig()
+    fast = _raw_of(DataRoot.at(tmp_path / "fast"), path, cfg, True, monkeypatch)
+    slow = _raw_of(DataRoot.at(tmp_path / "slow"), path, cfg, False, monkeypatch)
+    assert fast[0] == slow[0]
+    assert fast[1].equals(slow[1])  # every column, meta byte for byte
+    assert fast[2].equals(slow[2])
+
+
+MIXED: list[dict[str, Any]] = [
+    {"text": "A plain first record with a url.", "url": "https://www.Example.org/a", "id": 1, "kind": "x"},
+    {"content": "Text under another name, declared meta.", "meta": '{"b": 2, "a": [1, 2]}', "origin": "http://o.net"},
+    {"text": "   ", "id": 3},
+    {"id": 4, "kind": "no text at all"},
+    {"text": "nul \u0000 inside", "id": 5},
+    {"text": "both url and origin", "url": "https://u.example", "origin": "https://loses.example", "id": 6},
+    {"text": "meta that is not json", "meta": "just words", "source": "own-source", "lang": "de"},
+    {"text": "meta that is a json list", "meta": "[1, 2]", "created_at": "2020-01-02T03:04:05"},
+    {"text": "separators only around \x1c\x1f", "id": 9},
+    {"text": "\x1c\x1d\u2028\u00a0 "},
+    {"text": "a long one " * 300, "id": 11, "flag": True},
+]
+
+
+def test_jsonl_blocks_give_the_per_record_result(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "mixed.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in MIXED) + "\n")
+    assert all(isinstance(i, Columns) for i in read_items(*_source(path), columnar=True))  # the fast path ran
+    _both_paths(tmp_path, path, monkeypatch)
+    blank = tmp_path / "blank.jsonl"
+    blank.write_text("\n".join(json.dumps(r) for r in MIXED) + "\n\n" + json.dumps({"text": "after a blank line"}))
+    _both_paths(tmp_path / "blank", blank, monkeypatch)
+    big = tmp_path / "big.jsonl"
+    big.write_text(json.dumps({"text": "x " * 3000}) + "\n" + "\n".join(json.dumps(r) for r in MIXED))
+    _both_paths(tmp_path / "big", big, monkeypatch, IngestConfig(max_record_bytes=5000))
+
+
+def test_jsonl_blocks_fall_back_line_by_line_on_bad_lines(sample_inbox: Path, tmp_path: Path, monkeypatch) -> None:
+    for name in ("bad-lines.jsonl", "truncated.jsonl.gz", "docs-a.jsonl", "docs-b.jsonl.gz", "docs-f.jsonl.zst"):
+        _both_paths(tmp_path / name, sample_inbox / name, monkeypatch)
+
+
+def _source(path: Path) -> tuple[InputFile, IngestConfig, FileOutcome]:
+    source = InputFile(path, sha256_of(path), path.stat().st_size)
+    return source, IngestConfig(), FileOutcome(source)
+
+
+def test_parquet_blocks_give_the_per_record_result(sample_inbox: Path, tmp_path: Path, monkeypatch) -> None:
+    assert all(isinstance(i, Columns) for i in read_items(*_source(sample_inbox / "docs-d.parquet"), columnar=True))
+    _both_paths(tmp_path / "d", sample_inbox / "docs-d.parquet", monkeypatch)
+    path = tmp_path / "mixed.parquet"
+    rows = [{k: (v if k in ("id", "flag") else (None if v is None else str(v))) for k, v in r.items()} for r in MIXED]
+    pq.write_table(pa.Table.from_pylist(rows), path, row_group_size=4)
+    _both_paths(tmp_path / "m", path, monkeypatch)
+    _both_paths(tmp_path / "s", path, monkeypatch, IngestConfig(sources={"own-source": FieldMap(text=("content",))}))
+
+
+def test_blank_text_check_is_pythons_strip() -> None:
+    texts = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
+    blank = pl.Series(texts).str.contains(records._BLANK).to_list()
+    assert blank == [not t.strip() for t in texts]
+
+
+def test_corpus_through_both_paths(corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    part = tmp_path / "part.parquet"
+    pl.read_parquet(corpus / "human.parquet").head(15_000).write_parquet(part)
+    _both_paths(tmp_path / "p", part, monkeypatch)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import polars as pl
 import pytest
 
+from tasks.core.clean import quality
 from tasks.core.clean.quality import quality_verdicts, rules
 from tasks.core.config import QualityConfig
 from tasks.core.errors import SchemaError
@@ -85,3 +88,56 @@ def test_most_real_human_text_passes() -> None:
 def test_missing_columns_raise_a_precise_error() -> None:
     with pytest.raises(SchemaError, match="lang"):
         quality_verdicts(pl.LazyFrame({"record_id": ["1"], "doc_id": ["1"], "text": ["hi"]}), QualityConfig())
+
+
+def _reference_measures() -> list[pl.Expr]:
+    """The measures as first written (one regex per line rule over the split lines): the definition the
+    faster expressions must keep."""
+    text = pl.col("text")
+    words = text.str.count_matches(r"\S+")
+    lines = (
+        text.str.split("\n")
+        .list.eval(pl.element().str.strip_chars())
+        .list.eval(pl.element().filter(pl.element() != ""))
+    )
+    per_line: dict[str, str | None] = {"_bullet_lines": quality._BULLET, "_ellipsis_lines": quality._ELLIPSIS}
+    per_line["_boilerplate"] = quality._BOILERPLATE
+    return [
+        ((text.str.len_chars() - text.str.count_matches(r"\s")) / words).alias("_mean_word_len"),
+        (text.str.count_matches(r"\S*[^\W\d_]\S*") / words).alias("_alpha_ratio"),
+        (1 - lines.list.n_unique() / lines.list.len().cast(pl.Float64)).alias("_dup_lines"),
+        *[
+            (lines.list.eval(pl.element().str.contains(p)).list.sum() / lines.list.len().cast(pl.Float64)).alias(n)
+            for n, p in per_line.items()
+            if p is not None
+        ],
+    ]
+
+
+MEASURE_EDGES = [
+    "  • bullet after spaces\n\t- dash\r\n*star\n  plain line\n\n",
+    "wait for it...\nand this…  \r\nnot this... one\n...\n......",
+    "Please enable JavaScript to continue.\nWe use cookies. Terms of Use apply. Lorem ipsum twice lorem ipsum\n",
+    "tabs\tand\u00a0nbsp\u2003em-space\u3000ideographic\x0bvt\x0cff\u2028ls\u0085nel  double  spaces",
+    "numbers 123 456,789 _under_ score_1 x2 ½ ⅷ café naïve Ωmega 中文 ١٢٣ a\u0301",
+    "",
+    "   ",
+    "\n\n\n",
+    "one",
+]
+
+
+def test_faster_measures_equal_their_definition() -> None:
+    texts = [*MEASURE_EDGES, *(p.read_text(encoding="utf-8") for p in sorted((SAMPLE / "inbox" / "notes").glob("*")))]
+    frame = pl.DataFrame({"text": texts})
+    names = [e.meta.output_name() for e in _reference_measures()]
+    got = frame.with_columns(quality._line_counts()).select(quality._measures()).select(names)
+    expected = frame.select(_reference_measures())
+    assert got.equals(expected), (got, expected)
+
+
+def test_faster_measures_equal_their_definition_on_the_corpus(corpus: Path) -> None:
+    frame = pl.read_parquet(corpus / "human.parquet", columns=["text"]).head(30_000)
+    names = [e.meta.output_name() for e in _reference_measures()]
+    got = frame.with_columns(quality._line_counts()).select(quality._measures()).select(names)
+    assert got.equals(frame.select(_reference_measures()))

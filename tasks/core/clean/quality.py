@@ -28,27 +28,52 @@ _BOILERPLATE = (
 )
 _BULLET = r"^\s*[•\-\*‣●▪◦]"
 _ELLIPSIS = r"(?:\.\.\.|…)\s*$"
+# The line rules count the lines of the whole text in one pass: in multi-line mode a match starts at a
+# line start (``^``) or ends at a line end (``$``), so there is at most one per line, and whitespace other
+# than ``\n`` around a line is what stripping the line removes. Equal to testing each stripped,
+# non-empty line with the patterns above.
+_BULLET_LINES = r"(?m)^[\s&&[^\n]]*[•\-\*‣●▪◦]"
+_ELLIPSIS_LINES = r"(?m)(?:\.\.\.|…)[\s&&[^\n]]*$"
+_BOILERPLATE_LINES = r"(?im)^[^\n]*?(?:" + _BOILERPLATE.removeprefix("(?i)") + ")"
 
 
-def _measures() -> list[pl.Expr]:
-    text = pl.col("text")
-    words = text.str.count_matches(r"\S+")
+def _whitespace_chars(text: pl.Expr) -> pl.Expr:
+    r"""``text.str.count_matches(r"\s")``, cheaper: spaces and newlines counted as literals."""
+    return (
+        text.str.count_matches(" ", literal=True)
+        + text.str.count_matches("\n", literal=True)
+        + text.str.count_matches(r"[\s&&[^ \n]]")
+    )
+
+
+def _line_counts() -> list[pl.Expr]:
+    """Non-empty stripped lines and the distinct ones, computed once (Polars does not share a list
+    expression between the measures that use it)."""
     lines = (
-        text.str.split("\n")
+        pl.col("text")
+        .str.split("\n")
         .list.eval(pl.element().str.strip_chars())
         .list.eval(pl.element().filter(pl.element() != ""))
     )
-    line_count = lines.list.len().cast(pl.Float64)
+    return [lines.list.len().cast(pl.Float64).alias("_lines"), lines.list.n_unique().alias("_unique_lines")]
+
+
+def _measures() -> list[pl.Expr]:
+    """The measures; they read the ``_lines`` and ``_unique_lines`` of :func:`_line_counts`."""
+    text = pl.col("text")
+    words = text.str.count_matches(r"\S+")
+    line_count = pl.col("_lines")
     return [
         words.alias("_words"),
-        ((text.str.len_chars() - text.str.count_matches(r"\s")) / words).alias("_mean_word_len"),
+        ((text.str.len_chars() - _whitespace_chars(text)) / words).alias("_mean_word_len"),
         ((text.str.count_matches("#") + text.str.count_matches(r"\.\.\.|…")) / words).alias("_symbol_ratio"),
-        (text.str.count_matches(r"\S*[^\W\d_]\S*") / words).alias("_alpha_ratio"),
+        # a word with a letter: from its first letter to the word's end, one match per word
+        (text.str.count_matches(r"[^\W\d_]\S*") / words).alias("_alpha_ratio"),
         text.str.to_lowercase().str.count_matches(r"\b(?:" + "|".join(STOP_WORDS) + r")\b").alias("_stop_words"),
-        (1 - lines.list.n_unique() / line_count).alias("_dup_lines"),
-        (lines.list.eval(pl.element().str.contains(_BULLET)).list.sum() / line_count).alias("_bullet_lines"),
-        (lines.list.eval(pl.element().str.contains(_ELLIPSIS)).list.sum() / line_count).alias("_ellipsis_lines"),
-        (lines.list.eval(pl.element().str.contains(_BOILERPLATE)).list.sum() / line_count).alias("_boilerplate"),
+        (1 - pl.col("_unique_lines") / line_count).alias("_dup_lines"),
+        (text.str.count_matches(_BULLET_LINES) / line_count).alias("_bullet_lines"),
+        (text.str.count_matches(_ELLIPSIS_LINES) / line_count).alias("_ellipsis_lines"),
+        (text.str.count_matches(_BOILERPLATE_LINES) / line_count).alias("_boilerplate"),
         (text.str.count_matches("\ufffd") / text.str.len_chars()).alias("_replacement"),
     ]
 
@@ -84,4 +109,5 @@ def quality_verdicts(docs: pl.LazyFrame, cfg: QualityConfig) -> pl.LazyFrame:
     failed = pl.coalesce(
         [pl.when(expr.fill_null(False)).then(pl.lit(f"low_quality:{name}")) for name, expr in rules(cfg).items()]
     )
-    return docs.with_columns(_measures()).select("record_id", "doc_id", failed.alias("reason"))
+    measured = docs.select("record_id", "doc_id", "text", "lang").with_columns(_line_counts()).with_columns(_measures())
+    return measured.select("record_id", "doc_id", failed.alias("reason"))

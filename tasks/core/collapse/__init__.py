@@ -23,7 +23,7 @@ from typing import Any
 import polars as pl
 
 from tasks.core.collapse.config import BASE_POLICIES, CollapseConfig
-from tasks.core.collapse.curation import CurationLoop, curate_inbox, has_provenance_stage
+from tasks.core.collapse.curation import CurationLoop
 from tasks.core.collapse.gaussian import (
     GaussianFit,
     expected_replace_log_ratio,
@@ -89,14 +89,12 @@ __all__ = [
     "GaussianFit",
     "HumanSplit",
     "Vocabulary",
-    "curate_inbox",
     "default_corpus",
     "detokenize",
     "expected_replace_log_ratio",
     "expected_replace_ratio",
     "final_rows",
     "fit_gaussian",
-    "has_provenance_stage",
     "headline",
     "human_documents",
     "markdown",

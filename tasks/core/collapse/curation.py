@@ -16,49 +16,19 @@ each build.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import polars as pl
 
-from tasks.core import decisions, pipeline
+from tasks.core import decisions
 from tasks.core.build.assemble import build_dataset
 from tasks.core.clean.normalize import dedup_key, doc_ids, normalized_text
 from tasks.core.config import BuildConfig, NightlyConfig
-from tasks.core.ledger import list_inputs
+from tasks.core.pipeline import curate_inbox
 from tasks.core.storage import DataRoot
-
-
-def has_provenance_stage() -> bool:
-    """Whether the pipeline scores provenance yet (the stage is being integrated separately)."""
-    return callable(getattr(pipeline, "provenance_stage", None))
-
-
-def curate_inbox(root: DataRoot, inbox: Path, cfg: NightlyConfig) -> dict[str, object]:
-    """Every nightly stage on ``inbox`` as one run, in the order of ``flows.nightly.curate``; the run summary."""
-    run_id = pipeline.new_run_id()
-    started = dt.datetime.now(dt.UTC)
-    pipeline.ingest_stage(root, run_id, list_inputs([inbox]), cfg.ingest)
-    pipeline.quality_stage(root, run_id, cfg.quality)
-    pipeline.pii_stage(root, run_id, cfg.pii)
-    pipeline.exact_dedup_stage(root, run_id)
-    pipeline.near_dedup_stage(root, run_id, cfg.minhash)
-    if has_provenance_stage():
-        stage: Any = pipeline.provenance_stage  # type: ignore[attr-defined,unused-ignore]
-        if hasattr(cfg, "provenance"):
-            stage(root, run_id, cfg.provenance)
-        else:
-            stage(root, run_id)
-    pipeline.diversity_stage(root, run_id, cfg.diversity)
-    pipeline.admission_stage(root, run_id, cfg.admission)
-    pipeline.commit_stage(root, run_id, pii=cfg.pii)
-    summary = pipeline.run_summary(root, run_id)
-    pipeline.record_run(root, run_id, started, str(inbox), cfg, summary)
-    return summary
 
 
 def text_doc_ids(texts: list[str]) -> list[str]:

@@ -35,7 +35,7 @@ import polars as pl
 from sklearn.decomposition import PCA
 
 from tasks.core.collapse.config import TRUNCATED_SUFFIX, CollapseConfig
-from tasks.core.collapse.curation import CurationLoop, GenerationRun, has_provenance_stage
+from tasks.core.collapse.curation import CurationLoop, GenerationRun
 from tasks.core.collapse.gaussian import (
     GaussianFit,
     expected_replace_ratio,
@@ -111,7 +111,6 @@ def run_collapse(human: HumanSplit, cfg: CollapseConfig, workdir: Path, log: Log
     return {
         "benchmark": "collapse",
         "config": cfg.model_dump(mode="json", exclude={"nightly"}),
-        "provenance_stage": has_provenance_stage(),
         "data": {
             "heldout_docs": human.heldout.height,
             "initial_docs": human.initial.height,

@@ -8,6 +8,7 @@ version of ``raw`` and a crash before the commit leaves no partial rows.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import io
 from collections import Counter
 from collections.abc import Iterator
@@ -21,11 +22,15 @@ from tasks.core import schema
 from tasks.core.config import IngestConfig
 from tasks.core.ingest.compression import open_input
 from tasks.core.ingest.formats import SUPPORTED, format_of
-from tasks.core.ingest.items import Fields, Item, Rejection, StreamBroken
-from tasks.core.ingest.readers import READERS
+from tasks.core.ingest.items import Columns, Fields, Item, Rejection, StreamBroken
+from tasks.core.ingest.readers import BLOCK_READERS, READERS
 from tasks.core.ingest.records import BatchBuilder
 from tasks.core.ledger import InputFile
 from tasks.core.storage import DataRoot, TableRef
+
+# A batch is flushed at ``ingest.batch_rows`` records or this much text, whichever comes first: the
+# normalisation copies the text a few times, so long documents would otherwise set the peak memory.
+FLUSH_TEXT_BYTES = 16 << 20
 
 
 @dataclass
@@ -63,9 +68,12 @@ class IngestResult:
 
 
 def read_items(
-    source: InputFile, cfg: IngestConfig, outcome: FileOutcome, raw: BinaryIO | None = None
-) -> Iterator[Item]:
-    """Every record and rejection of one file; problems with the file itself become rejections too."""
+    source: InputFile, cfg: IngestConfig, outcome: FileOutcome, raw: BinaryIO | None = None, columnar: bool = False
+) -> Iterator[Item | Columns]:
+    """Every record and rejection of one file; problems with the file itself become rejections too.
+
+    ``columnar=True`` lets formats with a fast path yield :class:`Columns` blocks of records instead
+    of one :class:`Fields` per record (see :meth:`BatchBuilder.add_columns`)."""
     if source.size == 0:
         yield Rejection(0, "empty_file", "the file is empty (zero bytes)")
         return
@@ -87,7 +95,8 @@ def read_items(
                     head,
                 )
                 return
-            for item in READERS[outcome.format](stream, cfg):
+            reader = BLOCK_READERS.get(outcome.format) if columnar else None
+            for item in (reader or READERS[outcome.format])(stream, cfg):
                 position = item.position
                 yield item
         except StreamBroken as e:
@@ -132,18 +141,29 @@ def ingest_files(
             default_source = cfg.default_source or source.path.name.split(".")[0]
             builder = BatchBuilder(cfg, run_id, source.name, source.sha256, default_source)
             counting = io.BufferedReader(_CountingFile(str(source.path), bar), buffer_size=1 << 20)
-            for item in read_items(source, cfg, outcome, counting):
-                rejection = builder.add(item) if isinstance(item, Fields) else item
-                if rejection is not None:
+            for item in read_items(source, cfg, outcome, counting, columnar=True):
+                if isinstance(item, Columns):
+                    found = builder.add_columns(item)
+                else:
+                    rejection = builder.add(item) if isinstance(item, Fields) else item
+                    found = [rejection] if rejection is not None else []
+                for rejection in found:
                     outcome.rejected[rejection.reason] += 1
                     rejections.append(_quarantine_row(run_id, source, rejection, started))
-                elif len(builder) >= cfg.batch_rows:
+                if len(builder) >= cfg.batch_rows or builder.text_bytes >= FLUSH_TEXT_BYTES:
                     yield from _flush(builder, outcome)
             if len(builder):
                 yield from _flush(builder, outcome)
 
     metadata = {"run_id": run_id, "stage": "ingest"}
-    raw_ref = _append_stream(root, "raw", batches(), metadata)
+    # The records are acyclic: the cyclic collector would only rescan the many short-lived ones.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        raw_ref = _append_stream(root, "raw", batches(), metadata)
+    finally:
+        if collecting:
+            gc.enable()
     bar.close()
     quarantine_ref = (
         root.append("quarantine", pa.Table.from_pylist(rejections, schema.arrow_schema("quarantine")), metadata)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+import pyarrow as pa
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +29,22 @@ class Rejection:
     reason: str
     message: str
     original: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class Columns:
+    """A block of records read column-wise (the fast path): row ``i`` of ``table`` is the record at
+    position ``first + i``, and ``fields(i)`` gives it as the per-record path would have read it
+    (used for the rare rows that are rejected, so they keep their exact quarantine entry)."""
+
+    first: int
+    table: pa.Table
+    fields: Callable[[int], dict[str, Any]]
+
+    @property
+    def position(self) -> int:
+        """The position of the last record in the block."""
+        return self.first + self.table.num_rows - 1
 
 
 Item = Fields | Rejection

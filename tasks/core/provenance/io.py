@@ -41,7 +41,11 @@ def read_documents(path: str | Path) -> pl.DataFrame:
                         if isinstance(row.get("meta"), (dict, list)):
                             row["meta"] = orjson.dumps(row["meta"]).decode()
                         rows.append(row)
-            frame = pl.from_dicts(rows, infer_schema_length=None) if rows else pl.DataFrame({"text": []}, schema={"text": pl.String})
+            frame = (
+                pl.from_dicts(rows, infer_schema_length=None)
+                if rows
+                else pl.DataFrame({"text": []}, schema={"text": pl.String})
+            )
         else:
             raise InputError(f"input {p}: unsupported format (use .jsonl, .jsonl.gz or .parquet)")
     except (OSError, pl.exceptions.PolarsError) as e:

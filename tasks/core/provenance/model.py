@@ -79,15 +79,17 @@ def match_lengths(texts: pl.Series, reference: pl.Series, seed: int) -> pl.Serie
     return pl.Series("text", out, dtype=pl.String)
 
 
-def fit(texts: pl.Series, y: np.ndarray, cfg: ProvenanceConfig, spec: FeatureSpec | None = None) -> ProvenanceModel:
-    """Fit scaler, logistic regression and sigmoid calibration (3-fold, one final model)."""
+def fit(
+    texts: pl.Series, y: np.ndarray, cfg: ProvenanceConfig, seed: int = 0, spec: FeatureSpec | None = None
+) -> ProvenanceModel:
+    """Fit scaler and three logistic regressions, each sigmoid-calibrated on the fold it did not see (averaged)."""
     spec = spec or FeatureSpec()
     featurizer = Featurizer(spec)
     scaler = StandardScaler().fit(featurizer.style(texts))
     model = ProvenanceModel(spec, scaler, CalibratedClassifierCV())
     x = model.features(texts)
-    base = LogisticRegression(C=cfg.regularization_c, solver="liblinear", max_iter=2000)
-    classifier = CalibratedClassifierCV(base, method="sigmoid", cv=3, ensemble=False)
+    base = LogisticRegression(C=cfg.regularization_c, solver="liblinear", dual=True, max_iter=5000, random_state=seed)
+    classifier = CalibratedClassifierCV(base, method="sigmoid", cv=3, ensemble=True)
     classifier.fit(x, y, sample_weight=balanced_weights(y))
     model.classifier = classifier
     return model
@@ -102,7 +104,9 @@ def training_set(human: pl.DataFrame, machine: pl.DataFrame, cfg: ProvenanceConf
     machine_text = featurizer.prefixes(machine["text"])
     human_text = match_lengths(featurizer.prefixes(sampled["text"]), machine_text, seed)
     human_group = sampled["source"] if "source" in sampled.columns else pl.Series(["human"] * sampled.height)
-    machine_group = machine["task_style"] if "task_style" in machine.columns else pl.Series(["machine"] * machine.height)
+    machine_group = (
+        machine["task_style"] if "task_style" in machine.columns else pl.Series(["machine"] * machine.height)
+    )
     return pl.DataFrame(
         {
             "text": pl.concat([human_text, machine_text]),
@@ -121,7 +125,7 @@ def train(
     idx_train, idx_test = train_test_split(
         np.arange(data.height), test_size=cfg.test_fraction, stratify=y, random_state=seed
     )
-    model = fit(data["text"][idx_train], y[idx_train], cfg)
+    model = fit(data["text"][idx_train], y[idx_train], cfg, seed)
     p = model.predict(data["text"][idx_test])
     metrics: dict[str, Any] = {
         "held_out": summary(p, y[idx_test]),

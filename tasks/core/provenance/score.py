@@ -22,7 +22,9 @@ def _logit(p: np.ndarray) -> np.ndarray:
     return np.log(q / (1 - q))
 
 
-def classifier_log_odds(model: ProvenanceModel, texts: pl.Series, cfg: ProvenanceConfig) -> tuple[np.ndarray, np.ndarray]:
+def classifier_log_odds(
+    model: ProvenanceModel, texts: pl.Series, cfg: ProvenanceConfig
+) -> tuple[np.ndarray, np.ndarray]:
     """(calibrated P(human), its clipped, weighted log-likelihood ratio) for the whole batch."""
     p = model.predict(texts)
     # calibrated under an even prior, so logit(p) is the likelihood ratio itself
@@ -57,7 +59,11 @@ def score(
         ),
     )
     if work.schema["meta"] not in (pl.String, pl.Null):
-        work = work.with_columns(pl.col("meta").struct.json_encode() if isinstance(work.schema["meta"], pl.Struct) else pl.col("meta").cast(pl.String))
+        work = work.with_columns(
+            pl.col("meta").struct.json_encode()
+            if isinstance(work.schema["meta"], pl.Struct)
+            else pl.col("meta").cast(pl.String)
+        )
     evidence = metadata_evidence(work, cfg, registry)
     if model is not None and frame.height:
         p_clf, clf_lo = classifier_log_odds(model, work["text"], cfg)
@@ -67,7 +73,12 @@ def score(
         p_clf = clf_lo = np.zeros(frame.height)
     totals = np.empty(frame.height)
     encoded: list[str] = []
-    prior: Evidence = {"signal": "prior", "value": None, "detail": "log-odds before any evidence", "log_odds": cfg.prior_log_odds}
+    prior: Evidence = {
+        "signal": "prior",
+        "value": None,
+        "detail": "log-odds before any evidence",
+        "log_odds": cfg.prior_log_odds,
+    }
     for i, entries in enumerate(evidence):
         row = [prior, *entries]
         if model is not None:
@@ -80,8 +91,17 @@ def score(
                 }
             )
         else:
-            row.append({"signal": "classifier", "value": None, "detail": "no model: the text was not classified", "log_odds": 0.0})
+            row.append(
+                {
+                    "signal": "classifier",
+                    "value": None,
+                    "detail": "no model: the text was not classified",
+                    "log_odds": 0.0,
+                }
+            )
         totals[i] = math.fsum(e["log_odds"] for e in row)
         encoded.append(orjson.dumps(row).decode())
     p_human = 1.0 / (1.0 + np.exp(-totals))
-    return frame.with_columns(pl.Series("p_human", p_human, dtype=pl.Float64), pl.Series("evidence", encoded, dtype=pl.String))
+    return frame.with_columns(
+        pl.Series("p_human", p_human, dtype=pl.Float64), pl.Series("evidence", encoded, dtype=pl.String)
+    )

@@ -140,9 +140,7 @@ class DateJudge:
         return _entry(signal, value, f"spans {cutoff}: no evidence", 0.0), 0.0, 0.0
 
 
-def _dates(
-    judge: DateJudge, created: Any, fetched: Any, meta: dict[str, Any], cfg: ProvenanceConfig
-) -> list[Evidence]:
+def _dates(judge: DateJudge, created: Any, fetched: Any, meta: dict[str, Any], cfg: ProvenanceConfig) -> list[Evidence]:
     fetched_period = parse_period(fetched)
     if fetched_period is not None and (
         fetched_period[0].year < cfg.min_year or fetched_period[0] > judge.today + judge.slack
@@ -199,7 +197,9 @@ def _disclosures(meta: dict[str, Any], cfg: ProvenanceConfig) -> list[Evidence]:
         if key in lowered:
             blob = orjson.dumps(lowered[key]).decode().lower()
             if "compositewithtrainedalgorithmicmedia" in blob:
-                out.append(_entry(f"meta.{key}", "compositeWithTrainedAlgorithmicMedia", "partly AI", cfg.partly_machine))
+                out.append(
+                    _entry(f"meta.{key}", "compositeWithTrainedAlgorithmicMedia", "partly AI", cfg.partly_machine)
+                )
             elif "trainedalgorithmicmedia" in blob:
                 out.append(_entry(f"meta.{key}", "trainedAlgorithmicMedia", "AI-generated", cfg.disclosed_machine))
             else:
@@ -209,7 +209,9 @@ def _disclosures(meta: dict[str, Any], cfg: ProvenanceConfig) -> list[Evidence]:
         if isinstance(value, str) and value.strip():
             hit = AI_GENERATORS.search(value)
             if hit:
-                out.append(_entry(f"meta.{key}", value, f"creator is a text generator ({hit.group(0)})", cfg.disclosed_machine))
+                out.append(
+                    _entry(f"meta.{key}", value, f"creator is a text generator ({hit.group(0)})", cfg.disclosed_machine)
+                )
             else:
                 out.append(_entry(f"meta.{key}", value, "declared creator", cfg.declared_creator))
             break

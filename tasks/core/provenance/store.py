@@ -36,15 +36,6 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "sklearn.calibration._SigmoidCalibration",
     "sklearn.linear_model._logistic.LogisticRegression",
     "sklearn.preprocessing._data.StandardScaler",
-    "sklearn.model_selection._split.StratifiedKFold",
-    "sklearn.utils._metadata_requests.MetadataRequest",
-    "sklearn.utils._metadata_requests.MethodMetadataRequest",
-    "numpy.dtype",
-    "numpy.ndarray",
-    "numpy.float64",
-    "numpy.int64",
-    "numpy.int8",
-    "builtins.slice",
 )
 
 

@@ -7,10 +7,11 @@ from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 from tasks.core.config import IngestConfig
-from tasks.core.ingest.items import Item
+from tasks.core.ingest.items import Columns, Item
 from tasks.core.ingest.readers import delimited, html, jsonl, parquet, text, warc
 
 Reader = Callable[[BinaryIO, IngestConfig], Iterator[Item]]
+BlockReader = Callable[[BinaryIO, IngestConfig], Iterator[Item | Columns]]
 
 READERS: dict[str, Reader] = {
     "jsonl": jsonl.read_jsonl,
@@ -21,4 +22,10 @@ READERS: dict[str, Reader] = {
     "warc": warc.read_warc,
     "html": html.read_html,
     "text": text.read_text,
+}
+
+# The column-wise fast path (same records, in blocks), where a format has one.
+BLOCK_READERS: dict[str, BlockReader] = {
+    "jsonl": jsonl.read_jsonl_blocks,
+    "parquet": parquet.read_parquet_blocks,
 }
