@@ -5,13 +5,37 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import polars as pl
+
 from flows.cli_common import run_tags, use_home
 
-SAMPLE_INBOX = Path(__file__).resolve().parents[1] / "sample_data" / "inbox"
+SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
+SAMPLE_INBOX = SAMPLE / "inbox"
+
+
+def train_provenance_model(home: str) -> None:
+    """A first provenance classifier from the shipped samples (human docs-a/b, 200 machine texts),
+    as `wellspring provenance train` would make it; skipped when the data root already has one."""
+    from tasks.core import provenance
+    from tasks.core.storage import DataRoot
+
+    root = DataRoot.at(home)
+    if provenance.versions(root):
+        return
+    human = pl.concat(
+        [provenance.read_documents(SAMPLE_INBOX / n) for n in ("docs-a.jsonl", "docs-b.jsonl.gz")],
+        how="diagonal_relaxed",
+    )
+    model, metrics = provenance.train(
+        human, provenance.read_documents(SAMPLE / "machine.jsonl"), provenance.ProvenanceConfig()
+    )
+    version = provenance.save_model(root, model, metrics)
+    print(f"provenance model v{version}: held-out ROC-AUC {metrics['held_out']['roc_auc']} (sample data)")
 
 
 def main() -> int:
     home = use_home(None)
+    train_provenance_model(home)
     from flows.nightly import nightly_flow  # after _use_home: Prefect's state goes inside the data root
     from tasks.core.report import run_markdown
     from tasks.core.storage import DataRoot

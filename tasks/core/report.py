@@ -23,6 +23,7 @@ def run_markdown(summary: dict[str, object]) -> str:
         "",
         *_reason_table(dropped),
         "",
+        *_provenance_lines(summary.get("p_human") or {}),  # type: ignore[arg-type]
         "## Personal data redacted in admitted documents",
         "",
         *_reason_table(summary.get("pii_redacted_documents", {})),  # type: ignore[arg-type]
@@ -87,3 +88,22 @@ def _num(value: object, signed: bool = False) -> str:
     if isinstance(value, int) and not signed:
         return f"{value:,}"
     return f"{value:+.4g}" if signed else f"{value:.4g}"
+
+
+def _provenance_lines(p_human: dict[str, object]) -> list[str]:
+    if not p_human:
+        return []
+    histogram: dict[str, int] = p_human.get("histogram", {})  # type: ignore[assignment]
+    signals: dict[str, int] = p_human.get("top_signals", {})  # type: ignore[assignment]
+    return [
+        "## Provenance (p_human)",
+        "",
+        f"{p_human.get('scored')} records scored, mean p_human {p_human.get('mean')}.",
+        "",
+        "| p_human | records |",
+        "| --- | ---: |",
+        *(f"| {k} | {v} |" for k, v in histogram.items()),
+        "",
+        "Most common evidence: " + ", ".join(f"`{k}` ({v})" for k, v in signals.items()),
+        "",
+    ]
