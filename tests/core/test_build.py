@@ -121,6 +121,9 @@ def test_dataset_card_and_croissant_describe_the_build(filled: DataRoot, tmp_pat
     fields = {f["name"] for f in doc["recordSet"][0]["field"]}
     assert {"doc_id", "text", "p_human", "license"} <= fields
     assert doc["rai:hasSyntheticData"] is False and doc["rai:dataCollection"]
+    diversity = manifest["diversity"]
+    assert diversity["vendi_score"]["build"] > 1 and diversity["documents"]["reservoir"] > 300
+    assert "vendi_score" in card
 
 
 def test_croissant_validates_cleanly_and_reads_back_with_mlcroissant(

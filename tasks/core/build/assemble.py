@@ -59,6 +59,27 @@ def read_synthetic(path: Path) -> pl.DataFrame:
     )
 
 
+def diversity_metrics(root: DataRoot) -> Metrics:
+    """The diversity metrics a manifest records for a set of documents (sample-bounded), in the
+    representation of the data root's latest diversity model so build and reservoir compare."""
+    from tasks.core.config import DiversityConfig
+    from tasks.core.diversity import latest_model, set_metrics
+
+    model = latest_model(root)
+
+    def measure(rows: pl.DataFrame) -> dict[str, float]:
+        has_clusters = "cluster_id" in rows.columns and rows["cluster_id"].null_count() == 0
+        found = set_metrics(
+            rows["text"],
+            DiversityConfig(),
+            clusters=rows["cluster_id"] if has_clusters else None,
+            representation=model.representation if model else None,
+        ).to_dict()
+        return {k: float(v) for k, v in found.items() if isinstance(v, int | float)}
+
+    return measure
+
+
 def build_dataset(
     root: DataRoot,
     name: str,
@@ -71,6 +92,7 @@ def build_dataset(
 
     Writes shards, ``manifest.json``, ``README.md`` (dataset card) and ``croissant.json`` into a
     temporary sibling folder and renames it into place, so a refused or failed build leaves nothing.
+    ``metrics`` measures the build and the reservoir (default: :func:`diversity_metrics`).
     Returns the manifest.
     """
     if out.exists() and any(out.iterdir()):
@@ -100,8 +122,9 @@ def build_dataset(
     try:
         shards = write_shards(rows, staging, cfg.shard_rows)
         manifest = _manifest(name, build_id, created, cfg, version, rows, shards, synthetic, synthetic_hash)
-        if metrics is not None:
-            build_m, reservoir_m = metrics(rows), metrics(human_pool)
+        measure = metrics or diversity_metrics(root)
+        if measure is not None:
+            build_m, reservoir_m = measure(rows), measure(human_pool)
             manifest["diversity"] = {k: {"build": build_m[k], "reservoir": reservoir_m.get(k)} for k in build_m}
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         (staging / "README.md").write_text(dataset_card(manifest))
