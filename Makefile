@@ -19,7 +19,7 @@ PREFECT_LOCAL_HOME := $(or $(PREFECT_HOME),$(DATA_ROOT)/prefect)
 POOL := wellspring
 INBOX ?= inbox
 
-.PHONY: demo test lint bench ui deploy serve chromium env clean lock
+.PHONY: demo test lint bench reliability ui deploy serve chromium env clean lock
 
 env: $(STAMP)
 
@@ -60,6 +60,10 @@ chromium:
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
+
+# The whole reliability suite (bad inputs, fuzzing, faults); writes benchmarks/results/reliability.md.
+reliability: $(STAMP)
+	$(BIN)/python -m benchmarks.reliability
 
 # Up to a minute for the `make ui` server (a fresh one migrates its database first), then a clear error.
 WAIT_FOR_SERVER = for i in $$(seq 60); do \

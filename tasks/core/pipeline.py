@@ -169,6 +169,8 @@ def diversity_stage(root: DataRoot, run_id: str, cfg: DiversityConfig) -> StageR
     if diversity.needs_refresh(model, in_reservoir, cfg):
         if in_reservoir >= cfg.n_clusters:
             model = diversity.fit_reservoir(root, cfg)
+        elif model is None and batch.height < 2:
+            return StageResult("diversity", batch.height)  # nothing to fit clusters on yet; later runs will
         elif model is None:
             model = diversity.save_model(root, diversity.fit_model(batch.select("doc_id", "text").sort("doc_id"), cfg))
     assert model is not None
