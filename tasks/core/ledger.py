@@ -6,7 +6,6 @@ not make it new, and the same bytes under two names are read once.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
+from tasks.core.checksums import sha256_file
 from tasks.core.errors import InputError
 from tasks.core.storage import DataRoot
 
@@ -27,14 +27,6 @@ class InputFile:
     @property
     def name(self) -> str:
         return str(self.path)
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def list_inputs(paths: Iterable[str | os.PathLike[str]]) -> list[InputFile]:
@@ -56,7 +48,7 @@ def list_inputs(paths: Iterable[str | os.PathLike[str]]) -> list[InputFile]:
     seen: set[str] = set()
     found = []
     for f in files:
-        sha = sha256_of(f)
+        sha = sha256_file(f)
         if sha not in seen:
             seen.add(sha)
             found.append(InputFile(f, sha, f.stat().st_size))

@@ -14,11 +14,12 @@ import pytest
 import xxhash
 
 from tasks.core import pipeline
+from tasks.core.checksums import sha256_file
 from tasks.core.clean.normalize import doc_id_of
 from tasks.core.config import FieldMap, IngestConfig
 from tasks.core.ingest import FileOutcome, driver, ingest_files, read_items, readers, records
 from tasks.core.ingest.items import Columns, Fields
-from tasks.core.ledger import InputFile, list_inputs, new_inputs, sha256_of
+from tasks.core.ledger import InputFile, list_inputs, new_inputs
 from tasks.core.storage import DataRoot
 
 EXPECTED_QUARANTINE = {
@@ -247,7 +248,7 @@ def test_jsonl_blocks_fall_back_line_by_line_on_bad_lines(sample_inbox: Path, tm
 
 
 def _source(path: Path) -> tuple[InputFile, IngestConfig, FileOutcome]:
-    source = InputFile(path, sha256_of(path), path.stat().st_size)
+    source = InputFile(path, sha256_file(path), path.stat().st_size)
     return source, IngestConfig(), FileOutcome(source)
 
 

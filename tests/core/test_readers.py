@@ -12,17 +12,18 @@ import pyarrow.parquet as pq
 import pytest
 import zstandard
 
+from tasks.core.checksums import sha256_file
 from tasks.core.config import IngestConfig
 from tasks.core.ingest import FileOutcome, read_items
 from tasks.core.ingest.items import Fields, Rejection
-from tasks.core.ledger import InputFile, sha256_of
+from tasks.core.ledger import InputFile
 from tests.conftest import SAMPLE
 
 INBOX = SAMPLE / "inbox"
 
 
 def read(path: Path, cfg: IngestConfig | None = None) -> tuple[list[Fields], list[Rejection], FileOutcome]:
-    source = InputFile(path, sha256_of(path), path.stat().st_size)
+    source = InputFile(path, sha256_file(path), path.stat().st_size)
     outcome = FileOutcome(source)
     items = list(read_items(source, cfg or IngestConfig(), outcome))
     return (

@@ -21,8 +21,9 @@ from typing import Any
 
 import polars as pl
 
+from tasks.core.checksums import sha256_file
 from tasks.core.ingest import ingest_files
-from tasks.core.ledger import InputFile, sha256_of
+from tasks.core.ledger import InputFile
 from tasks.core.storage import DataRoot
 from tests.reliability import corpus
 from tests.reliability.corpus import GUARD, Case, Verdict, build_corpus, evaluate
@@ -62,7 +63,7 @@ def ingest_and_check(root: DataRoot, folder: Path, cases: list[Case], run_id: st
     files = []
     for case in cases:
         path = folder / case.file
-        files.append(InputFile(path, sha256_of(path), path.stat().st_size))
+        files.append(InputFile(path, sha256_file(path), path.stat().st_size))
     ingest_files(root, run_id, files, GUARD, progress=False)
     raw = (
         root.scan("raw")

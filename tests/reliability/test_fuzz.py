@@ -18,12 +18,13 @@ import zstandard
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from tasks.core.checksums import sha256_file
 from tasks.core.clean.quality import quality_verdicts, rules
 from tasks.core.config import IngestConfig, NightlyConfig, QualityConfig
 from tasks.core.ingest import FileOutcome, read_items
 from tasks.core.ingest.items import Columns, Fields, Rejection
 from tasks.core.ingest.records import BatchBuilder
-from tasks.core.ledger import InputFile, sha256_of
+from tasks.core.ledger import InputFile
 from tasks.core.storage import DataRoot
 from tests.conftest import SAMPLE
 from tests.reference import curate_inbox
@@ -78,7 +79,7 @@ def examples(fast: int, full: int) -> settings:
 def ingest_file(path: Path, cfg: IngestConfig, columnar: bool = True) -> tuple[list[int], list[Rejection]]:
     """One file through the readers and the batch builder, as the driver does (without the Delta write):
     the positions kept and the rejections."""
-    source = InputFile(path, sha256_of(path), path.stat().st_size)
+    source = InputFile(path, sha256_file(path), path.stat().st_size)
     builder = BatchBuilder(cfg, "fuzz", source.name, source.sha256, "fuzz")
     rejected: list[Rejection] = []
     for item in read_items(source, cfg, FileOutcome(source), columnar=columnar):

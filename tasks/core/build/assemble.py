@@ -15,8 +15,9 @@ import polars as pl
 
 from tasks.core import reservoir
 from tasks.core.build.card import croissant, dataset_card
-from tasks.core.build.outputs import sha256_file, write_shards
+from tasks.core.build.outputs import write_shards
 from tasks.core.build.sampling import BuildRefused, plan_counts, uniform_keys, weighted_sample
+from tasks.core.checksums import sha256_file
 from tasks.core.clean.normalize import dedup_key, doc_ids, normalized_text
 from tasks.core.config import BuildConfig
 from tasks.core.errors import InputError, WellspringError

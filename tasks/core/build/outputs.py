@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 import polars as pl
 import pyarrow.parquet as pq
 
+from tasks.core.checksums import sha256_file
 from tasks.core.errors import WellspringError
 
 SHARD_COLUMNS = ["doc_id", "text", "source", "p_human", "cluster_id", "license", "lang", "origin"]
@@ -17,14 +17,6 @@ SHARD_COLUMNS = ["doc_id", "text", "source", "p_human", "cluster_id", "license",
 
 class VerificationFailed(WellspringError):
     """A build folder does not match its manifest."""
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def write_shards(rows: pl.DataFrame, folder: Path, shard_rows: int) -> list[dict[str, Any]]:

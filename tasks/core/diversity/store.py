@@ -14,7 +14,6 @@ taken from the file - and (3) the loaded object has exactly the expected structu
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import re
@@ -32,6 +31,7 @@ from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
 from skops.io.exceptions import UntrustedTypesFoundException
 
+from tasks.core.checksums import sha256_file
 from tasks.core.diversity.config import DiversityConfig
 from tasks.core.diversity.model import DiversityModel, ModelInfo, fit_model
 from tasks.core.diversity.representation import HASHING_BACKEND, DiversityError, HashedTfidfSvd, Representation
@@ -78,14 +78,6 @@ def model_versions(root: DataRoot) -> list[int]:
     return sorted(v for v in found if (base / f"v{v}" / MANIFEST_FILE).is_file())
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _state(model: DiversityModel) -> dict[str, Any]:
     representation: dict[str, Any] | None = None
     if isinstance(model.representation, HashedTfidfSvd):
@@ -115,7 +107,7 @@ def save_model(root: DataRoot, model: DiversityModel) -> DiversityModel:
             manifest = {
                 **dataclasses.asdict(stored.info),
                 "file": MODEL_FILE,
-                "sha256": _sha256(staging / MODEL_FILE),
+                "sha256": sha256_file(staging / MODEL_FILE),
                 "libraries": {"scikit-learn": sklearn.__version__, "skops": skops.__version__, "numpy": np.__version__},
             }
             (staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
@@ -152,7 +144,7 @@ def load_model(root: DataRoot, version: int | None = None) -> DiversityModel:
     path = folder / MODEL_FILE
     if not path.is_file():
         raise ModelIntegrityError(f"{path} is missing")
-    if _sha256(path) != manifest.get("sha256"):
+    if sha256_file(path) != manifest.get("sha256"):
         raise ModelIntegrityError(f"{path} does not match the sha256 in its manifest; refusing to load it")
     try:
         state = sio.load(path, trusted=TRUSTED_TYPES)

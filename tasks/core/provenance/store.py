@@ -8,7 +8,6 @@ its manifest, or that holds a type outside the allow-list, is refused with :clas
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -21,6 +20,7 @@ import sklearn
 import skops.io as sio
 from skops.io.exceptions import UntrustedTypesFoundException
 
+from tasks.core.checksums import sha256_file
 from tasks.core.errors import NotFoundError, WellspringError
 from tasks.core.provenance.features import FEATURE_VERSION, FeatureSpec
 from tasks.core.provenance.model import ProvenanceModel
@@ -60,14 +60,6 @@ def versions(root: DataRoot) -> list[int]:
     return sorted(found)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def save_model(root: DataRoot, model: ProvenanceModel, metrics: dict[str, Any]) -> int:
     """Store ``model`` as the next version and return it. The folder appears atomically (rename)."""
     base = _models(root)
@@ -82,7 +74,7 @@ def save_model(root: DataRoot, model: ProvenanceModel, metrics: dict[str, Any]) 
             manifest = {
                 "version": version,
                 "kind": "provenance",
-                "sha256": _sha256(model_path),
+                "sha256": sha256_file(model_path),
                 "feature_spec": model.spec.to_dict(),
                 "sklearn": sklearn.__version__,
                 "info": model.info,
@@ -118,7 +110,7 @@ def load_model(root: DataRoot, version: int | None = None) -> ProvenanceModel:
     model_path = folder / MODEL_FILE
     if not model_path.is_file():
         raise ModelFileError(f"provenance model v{version} has no {MODEL_FILE}")
-    if _sha256(model_path) != manifest.get("sha256"):
+    if sha256_file(model_path) != manifest.get("sha256"):
         raise ModelFileError(
             f"{model_path} does not match the sha256 in its manifest: it changed after it was saved; "
             "refusing to load it (retrain, or restore the original file)"
