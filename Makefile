@@ -42,7 +42,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 test: lint chromium
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
 
 # The browser tests (tests/ui) use Debian's chromium: install it when it is missing and we can (root and
 # apt-get); when we cannot, say so and go on (those tests skip with the reason).

@@ -66,6 +66,7 @@ def test_corpus_covers_every_format_and_compression() -> None:
     assert sum(c.generated for c in CASES) > 1000
 
 
+@full_only  # a memory bound is a benchmark figure (make reliability), not a fast-suite assertion
 def test_whole_corpus_in_one_run_stays_under_the_memory_bound(tmp_path: Path) -> None:
     """One process ingests every case (one run, one raw commit); peak RSS of that process is bounded."""
     cmd = [sys.executable, "-m", "tests.reliability.run_corpus", "--corpus", str(CORPUS_ROOT), "--home", str(tmp_path)]
