@@ -71,7 +71,7 @@ class Case:
     must_break: bool = False  # the file-level rejection is required (empty files, bombs, truncation)
     recoverable: int = 0  # rows 1..recoverable are readable before the break: they must be accounted one by one
     markers: bool = True  # a kept row's text contains "#<position>#"
-    known_bug: str | None = None  # the case fails today; the report has the reproduction and the patch
+    known_bug: str | None = None  # fails today (``memory: ...``: accounted right, but over the memory bound)
     full_only: bool = False  # heavy: only with WELLSPRING_RELIABILITY_FULL=1
 
     @property
@@ -526,6 +526,12 @@ def build_corpus(folder: Path, full: bool = False, write: bool = True) -> list[C
             rows=(outcome("record_too_large"),),
             breaks=outcome("decompression_bomb"),
             must_break=True,
+            known_bug=(
+                "memory: the guard counts after a whole 64 KiB chunk is decoded, and zstd expands 64 kB to 2 GiB "
+                "in that one call (~2.4 GB RSS)"
+                if full and kind == "zstd"
+                else None
+            ),
         )
     rows = _Rows()
     rows.add(lambda p: _with_nested_meta(text("deep", p), 300), RAW, "invalid_json")

@@ -35,27 +35,32 @@ CORPUS_ROOT = Path(tempfile.gettempdir()) / f"wellspring-reliability-{os.getuid(
 FOLDER, CASES = corpus_at(CORPUS_ROOT, FULL)
 
 
+# Cases that hang today. A hang inside the Delta writer's pull of batches cannot be interrupted in-process (the
+# writer runs the reader from its own thread), so these run in a child process that is killed on a timeout.
+HANGS = {"jsonl/empty-gzip": 8.0, "jsonl/exactly-8MiB": 60.0}
+
+
 def _param(case: Case) -> object:
     marks: list[pytest.MarkDecorator] = []
-    if case.known_bug:
-        marks += [pytest.mark.xfail(strict=True, reason=f"known bug: {case.known_bug}"), pytest.mark.timeout(3)]
+    if case.known_bug and not case.known_bug.startswith("memory:"):  # memory bugs: run alone by the benchmark
+        marks.append(pytest.mark.xfail(strict=True, reason=f"known bug: {case.known_bug}"))
+    if case.name == "jsonl/exactly-8MiB":
+        marks.append(full_only)  # 8 MiB through the pipeline, and a minute to notice the hang
     return pytest.param(case, id=case.name, marks=marks)
 
 
-@pytest.mark.parametrize("case", [_param(c) for c in CASES if c.name != "jsonl/exactly-8MiB"])
+@pytest.mark.parametrize("case", [_param(c) for c in CASES])
 def test_every_row_of_a_bad_input_is_kept_or_quarantined(case: Case, tmp_path: Path) -> None:
-    verdict = ingest_and_check(DataRoot.at(tmp_path / "home"), FOLDER, [case], "r")[0]
-    assert verdict.ok, f"{case.name} ({case.fault}): " + "; ".join(verdict.problems)
-    assert verdict.lost == 0
-
-
-@full_only
-@pytest.mark.xfail(strict=True, reason="known bug: the JSON Lines block reader loops forever at a block boundary")
-@pytest.mark.timeout(60)
-def test_a_jsonl_file_of_exactly_one_block_is_read(tmp_path: Path) -> None:
-    case = next(c for c in CASES if c.name == "jsonl/exactly-8MiB")
-    verdict = ingest_and_check(DataRoot.at(tmp_path / "home"), FOLDER, [case], "r")[0]
-    assert verdict.ok and verdict.in_raw == case.expected_good
+    if case.name in HANGS:
+        cmd = [sys.executable, "-m", "tests.reliability.run_corpus", "--corpus", str(CORPUS_ROOT)]
+        cmd += ["--home", str(tmp_path / "home"), "--case", case.name, *(["--full"] if FULL else [])]
+        report, _, _ = run_measured(cmd, timeout=HANGS[case.name])
+        verdict = report["cases"][0]
+        assert not verdict["problems"], f"{case.name} ({case.fault}): " + "; ".join(verdict["problems"])
+        return
+    found = ingest_and_check(DataRoot.at(tmp_path / "home"), FOLDER, [case], "r")[0]
+    assert found.ok, f"{case.name} ({case.fault}): " + "; ".join(found.problems)
+    assert found.lost == 0
 
 
 def test_corpus_covers_every_format_and_compression() -> None:
@@ -97,6 +102,6 @@ def run_measured(cmd: list[str], timeout: float) -> tuple[dict[str, Any], float,
         out.seek(0)
         lines = out.read().decode("utf-8", "replace").strip().splitlines()
     proc.returncode = os.waitstatus_to_exitcode(status)
-    assert lines, f"{cmd} printed nothing (exit {proc.returncode})"
+    assert lines, f"{cmd} printed nothing (exit {proc.returncode}; killed after {timeout} s if it hung)"
     report: dict[str, Any] = json.loads(lines[-1])
     return report, usage.ru_maxrss / 1024, time.perf_counter() - started

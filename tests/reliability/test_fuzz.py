@@ -109,7 +109,7 @@ def check_items(kept: list[int], rejected: list[Rejection]) -> None:
     assert not set(kept) & {r.position for r in rejected if r.position > 0}, "a row both kept and rejected"
 
 
-@examples(60, 1500)
+@examples(60, 600)
 @given(
     data=st.binary(max_size=4096),
     ext=st.sampled_from(EXTENSIONS),
@@ -144,7 +144,7 @@ def mutated(draw: st.DrawFn, lines: list[bytes]) -> bytes:
     return bytes(line)
 
 
-@examples(40, 1000)
+@examples(40, 400)
 @given(lines=st.lists(mutated(SAMPLE_LINES), min_size=1, max_size=12), kind=st.sampled_from(["plain", "gzip", "zstd"]))
 def test_mutated_jsonl_every_line_is_kept_or_quarantined_the_same_on_both_paths(lines: list[bytes], kind: str) -> None:
     body = b"\n".join(lines) + b"\n"
@@ -165,7 +165,7 @@ def test_mutated_jsonl_every_line_is_kept_or_quarantined_the_same_on_both_paths(
     assert set(fast[0]) | {r.position for r in fast[1]} == expected
 
 
-@examples(25, 600)
+@examples(25, 300)
 @given(lines=st.lists(mutated(CSV_LINES[1:]), min_size=1, max_size=10))
 def test_mutated_csv_never_raises(lines: list[bytes]) -> None:
     with tempfile.TemporaryDirectory() as folder:
@@ -181,7 +181,7 @@ texts = st.text(
 docs_with_lines = st.lists(st.text(max_size=40), max_size=12).map("\n".join)
 
 
-@examples(40, 1000)
+@examples(40, 500)
 @given(
     rows=st.lists(st.tuples(st.one_of(texts, docs_with_lines), st.sampled_from(["en", "de", None, ""])), max_size=30),
     languages=st.sampled_from([None, ("en",), ("en", "de")]),
@@ -283,7 +283,7 @@ def seeded_home(factory: pytest.TempPathFactory) -> Path:
     return _SEEDED[0]
 
 
-@examples(3, 60)
+@examples(3, 25)
 @given(inbox=inboxes())
 def test_core_pipeline_on_random_inboxes_every_record_has_one_fate(
     inbox: tuple[dict[str, bytes], int, int], tmp_path_factory: pytest.TempPathFactory
