@@ -91,6 +91,8 @@ def pytest_row(name: str, args: list[str], full: bool) -> dict[str, Any]:
 def outcome_of(row: dict[str, Any]) -> str:
     if row.get("outcome"):
         return str(row["outcome"])
+    if str(row.get("known_bug", "")).startswith("memory:") and not row.get("problems"):
+        return f"MEMORY: every row accounted for, but peak RSS {row['peak_rss_mib']:.0f} MiB"
     if row.get("problems"):
         return "FAIL: " + "; ".join(row["problems"])[:160]
     return "ok"
