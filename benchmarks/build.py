@@ -37,14 +37,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import REPO, WORK, Measured, Skip, emit, machine, measure, peak_rss_mb, table, write_results
+from benchmarks.common import REPO, WORK, Skip, emit, load_average, machine, measure, peak_rss_mb, table, write_results
 
 FULL_RESERVOIR = 1_000_000
 FULL_BUILD = 100_000
@@ -284,19 +283,6 @@ def child_peer(home: Path, version: int, out: Path, size: int) -> dict[str, Any]
 # ---------------------------------------------------------------- report
 
 
-def _as_dict(m: Measured) -> dict[str, Any]:
-    return {
-        "wall_seconds": m.wall_seconds,
-        "cpu_seconds": m.cpu_seconds,
-        "peak_rss_mb": m.peak_rss_mb,
-        "returncode": m.returncode,
-    }
-
-
-def _load() -> list[float]:
-    return [round(x, 2) for x in os.getloadavg()]
-
-
 def _s(x: float | None) -> str:
     return "-" if x is None else (f"{x:.2f}" if x < 10 else f"{x:.1f}")
 
@@ -436,7 +422,7 @@ def main(argv: list[str] | None = None) -> int:
     setup = made.report
     home = Path(setup["home"])
     folder = home.parent
-    result: dict[str, Any] = {"command": command, "plan": p, "setup": setup, "load_before": _load(), "runs": {}}
+    result: dict[str, Any] = {"command": command, "plan": p, "setup": setup, "load_before": load_average(), "runs": {}}
     timeout = 600 if args.quick else 3600
     contenders = [("ours", ["--child", "ours", "--out", str(folder / "out-1")])]
     contenders.append(("ours again", ["--child", "ours", "--out", str(folder / "out-2")]))
@@ -450,12 +436,12 @@ def main(argv: list[str] | None = None) -> int:
     for name, extra in contenders:
         print(f"{name}: {p['build']:,} of {setup['documents']:,}", flush=True)
         run = measure([*base, "--home", str(home), *extra], timeout=timeout)
-        result["runs"][name] = {"process": _as_dict(run), "report": run.report}
+        result["runs"][name] = {"process": run.process(), "report": run.report}
         if not run.ok:
             ok = False
             print(f"{name} failed (exit {run.returncode}):\n{run.stderr_tail}", file=sys.stderr)
             result["runs"][name]["error"] = run.stderr_tail
-    result["load_after"] = _load()
+    result["load_after"] = load_average()
     result["machine"] = machine()
     result["targets"] = _targets(result)
     copies = "repeated with a '(copy k)' suffix" if not p["quick"] else "each once (the quick reservoir is copy 0 only)"

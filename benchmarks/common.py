@@ -44,6 +44,20 @@ class Measured:
     def ok(self) -> bool:
         return self.returncode == 0 and bool(self.report)
 
+    def process(self) -> dict[str, Any]:
+        """The process figures, for a results JSON."""
+        return {
+            "wall_seconds": self.wall_seconds,
+            "cpu_seconds": self.cpu_seconds,
+            "peak_rss_mb": self.peak_rss_mb,
+            "returncode": self.returncode,
+        }
+
+
+def load_average() -> list[float]:
+    """The 1/5/15-minute load average, recorded next to every timing (other jobs inflate wall time)."""
+    return [round(x, 2) for x in os.getloadavg()]
+
 
 def measure(
     cmd: Sequence[str], cpus: set[int] | None = None, env: dict[str, str] | None = None, timeout: float | None = None

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import sys
 import time
@@ -41,10 +40,10 @@ from typing import Any
 from benchmarks.common import (
     REPO,
     WORK,
-    Measured,
     Skip,
     corpus_dir,
     emit,
+    load_average,
     machine,
     measure,
     peak_rss_mb,
@@ -496,19 +495,6 @@ def _profile_summary(path: Path) -> dict[str, Any]:
 # ---------------------------------------------------------------- main
 
 
-def _as_dict(m: Measured) -> dict[str, Any]:
-    return {
-        "wall_seconds": m.wall_seconds,
-        "cpu_seconds": m.cpu_seconds,
-        "peak_rss_mb": m.peak_rss_mb,
-        "returncode": m.returncode,
-    }
-
-
-def _load() -> list[float]:
-    return [round(x, 2) for x in os.getloadavg()]
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.reservoir", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="every size / 10 (a 100k reservoir); under a minute")
@@ -552,7 +538,7 @@ def main(argv: list[str] | None = None) -> int:
     folder = WORK / "reservoir" / ("quick" if args.quick else "full")
     batch_file = folder / "batches.json"
     batch_file.write_text(json.dumps(batches))
-    result: dict[str, Any] = {"plan": p, "corpus_docs": batches["corpus_docs"], "load_before": _load()}
+    result: dict[str, Any] = {"plan": p, "corpus_docs": batches["corpus_docs"], "load_before": load_average()}
     child = [sys.executable, "-m", "benchmarks.reservoir", "--batches", str(batch_file)]
     timeout = 600 if args.quick else 3 * 3600
 
@@ -562,7 +548,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.profile:
         cmd += ["--profile-to", str(profile)]
     ours = measure(cmd, timeout=timeout)
-    result["wellspring_process"] = _as_dict(ours)
+    result["wellspring_process"] = ours.process()
     result["wellspring"] = ours.report
     if not ours.ok:
         print(f"wellspring child failed (exit {ours.returncode}):\n{ours.stderr_tail}", file=sys.stderr)
@@ -572,12 +558,12 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print("peer: Parquet append + polars anti-join, same batches", flush=True)
         theirs = measure([*child, "--child", "peer", "--home", str(folder / "peer")], timeout=timeout)
-        result["peer_process"] = _as_dict(theirs)
+        result["peer_process"] = theirs.process()
         result["peer"] = theirs.report
         if not theirs.ok:
             print(f"peer child failed (exit {theirs.returncode}):\n{theirs.stderr_tail}", file=sys.stderr)
             result["peer_error"] = theirs.stderr_tail
-    result["load_after"] = _load()
+    result["load_after"] = load_average()
     result["machine"] = machine()
     result["targets"] = _summary_targets(result)
     result["notes"] = [
