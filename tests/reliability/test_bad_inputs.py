@@ -24,15 +24,11 @@ from tasks.core.storage import DataRoot
 from tests.conftest import REPO
 from tests.reliability.conftest import FULL, full_only
 from tests.reliability.corpus import Case
-from tests.reliability.run_corpus import corpus_at, ingest_and_check
+from tests.reliability.run_corpus import ensure_corpus, ingest_and_check, memory_bound_mib
 
-# Peak RSS of one process ingesting the whole corpus with the GUARD limits. The fast corpus (bombs of 40-64 MiB,
-# 2-3 MiB records) measures ~450 MiB; the full one (bombs up to 2 GiB, a 256 MiB line, a 64 MiB CSV field, 64 MiB
-# decompressed past the total cap) ~1.1 GiB. Interpreter, Polars, Arrow, deltalake, trafilatura and py3langid
-# take ~300 MiB by themselves.
-MEMORY_BOUND_MIB = 1536 if FULL else 1024
+MEMORY_BOUND_MIB = memory_bound_mib(FULL)
 CORPUS_ROOT = Path(tempfile.gettempdir()) / f"wellspring-reliability-{os.getuid()}"
-FOLDER, CASES = corpus_at(CORPUS_ROOT, FULL)
+FOLDER, CASES = ensure_corpus(CORPUS_ROOT, FULL)
 
 
 # Cases that hang today. A hang inside the Delta writer's pull of batches cannot be interrupted in-process (the
@@ -77,7 +73,8 @@ def test_whole_corpus_in_one_run_stays_under_the_memory_bound(tmp_path: Path) ->
     cmd = [sys.executable, "-m", "tests.reliability.run_corpus", "--corpus", str(CORPUS_ROOT), "--home", str(tmp_path)]
     if FULL:
         cmd.append("--full")
-    report, peak_mib, seconds = run_measured(cmd, timeout=900)
+    report, _, seconds = run_measured(cmd, timeout=900)
+    peak_mib = report["peak_rss_mib"]  # the child's own high-water mark (see run_corpus.peak_rss_mib)
     failed = {c["case"]: c["problems"] for c in report["cases"] if c["problems"]}
     assert not failed, json.dumps(failed, indent=1)
     assert sum(c["lost"] for c in report["cases"]) == 0
