@@ -31,7 +31,7 @@ def _quality(run: Run, cfg: QualityConfig, core: Path | None = None) -> State:
 
     @flow
     def one_stage() -> State:
-        return stage(run, cfg, return_state=True)  # type: ignore[call-overload,no-any-return]
+        return stage(run, cfg, return_state=True)
 
     return one_stage()
 
@@ -47,11 +47,11 @@ def test_a_finished_stage_comes_from_the_cache_unless_its_inputs_change(sample_i
     run = _ingested_run(sample_inbox, tmp_path / "home")
     first = _quality(run, QualityConfig())
     assert first.is_completed() and first.name == "Completed"
-    dropped = first.result().dropped  # type: ignore[union-attr]
+    dropped = first.result().dropped
     assert sum(dropped.values()) > 0
 
     again = _quality(run, QualityConfig())
-    assert again.name == "Cached" and again.result().dropped == dropped  # type: ignore[union-attr]
+    assert again.name == "Cached" and again.result().dropped == dropped
 
     # The resumed run is the same run: the wall-clock fields of Run are not part of the key.
     resumed = Run(run.home, run.run_id, "(resumed)", run.started_at.replace(year=2030))
