@@ -15,7 +15,9 @@ import zstandard
 from tasks.core.checksums import sha256_file
 from tasks.core.config import IngestConfig
 from tasks.core.ingest import FileOutcome, read_items
-from tasks.core.ingest.items import Fields, Rejection
+from tasks.core.ingest.compression import DecompressingStream, open_input
+from tasks.core.ingest.items import Columns, Fields, Rejection, StreamBroken
+from tasks.core.ingest.readers import jsonl
 from tasks.core.ledger import InputFile
 from tests.conftest import SAMPLE
 
@@ -175,3 +177,82 @@ def test_stream_wrapper_reads_across_gzip_members(tmp_path: Path) -> None:
     path.write_bytes(buf.getvalue())
     good, bad, _ = read(path)
     assert [f.fields["text"] for f in good] == [f"member number {i}" for i in range(3)] and bad == []
+
+
+class _EofCounter(io.BytesIO):
+    """A real byte stream that fails the test when it is read at its end more than a few times (a reader
+    that loops at end of input would otherwise hang the suite)."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.eof_reads = 0
+
+    def read1(self, size: int | None = -1, /) -> bytes:
+        data = super().read1(size)
+        if not data:
+            self.eof_reads += 1
+            assert self.eof_reads <= 3, "the reader keeps reading at end of input"
+        return data
+
+
+@pytest.mark.parametrize("size", ["empty", "exactly-one-block", "block-and-a-line"])
+def test_block_reader_ends_at_end_of_input_on_a_block_boundary(size: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(jsonl, "BLOCK_BYTES", 4096)  # the boundary case, at a small block size
+    line = json.dumps({"text": "a line of text " + "x" * 80}).encode() + b"\n"
+    lines = 4096 // len(line)
+    data = line * lines
+    data += b" " * (4096 - len(data) - 1) + b"\n"  # a blank line pads the file to exactly one block
+    data = {"empty": b"", "exactly-one-block": data, "block-and-a-line": data + line}[size]
+    stream = _EofCounter(data)
+    items = list(jsonl.read_jsonl_blocks(stream, IngestConfig()))
+    records = sum(i.table.num_rows if isinstance(i, Columns) else isinstance(i, Fields) for i in items)
+    assert records == {"empty": 0, "exactly-one-block": lines, "block-and-a-line": lines + 1}[size]
+    assert not [i for i in items if isinstance(i, Rejection)]
+
+
+def test_zstd_bomb_guard_stops_within_a_slice_of_the_limit(tmp_path: Path) -> None:
+    """zstd expands 64 kB of RLE blocks to gigabytes: the guard must run on small slices, not whole chunks."""
+    compressor = zstandard.ZstdCompressor().compressobj()
+    zeros = bytes(1 << 20)
+    path = tmp_path / "bomb.jsonl.zst"
+    path.write_bytes(b"".join(compressor.compress(zeros) for _ in range(512)) + compressor.flush())  # 512 MiB
+    cfg = IngestConfig(max_decompressed_bytes=8 << 20)
+    stream, kind = open_input(path, cfg)
+    with stream, pytest.raises(StreamBroken) as broken:
+        while stream.read(1 << 20):
+            pass
+    assert kind == "zstd" and broken.value.reason == "decompression_bomb"
+    decoder = getattr(stream, "raw", None)
+    assert isinstance(decoder, DecompressingStream)
+    assert decoder.decompressed < (8 << 20) + (16 << 20)  # one 512-byte slice expands at most ~16 MiB
+
+
+def test_json_array_element_too_deep_for_json_is_quarantined_not_a_crash(tmp_path: Path) -> None:
+    path = tmp_path / "deep.json"
+    path.write_bytes(b"[" + b"[" * 300 + b"1" + b"]" * 300 + b', {"text": "kept"}]')
+    good, bad, _ = read(path)
+    assert [f.fields["text"] for f in good] == ["kept"]
+    assert [(r.position, r.reason) for r in bad] == [(1, "not_an_object")] and bad[0].original.startswith(b"[[[")
+
+
+def test_byte_order_mark_is_not_part_of_the_first_record(tmp_path: Path) -> None:
+    (tmp_path / "bom.txt").write_bytes(b"\xef\xbb\xbfa text with a byte-order mark")
+    (tmp_path / "bom.csv").write_bytes(b"\xef\xbb\xbftext,source\nfirst row,s\n")
+    good, bad, _ = read(tmp_path / "bom.txt")
+    assert bad == [] and good[0].fields["text"] == "a text with a byte-order mark"
+    good, bad, _ = read(tmp_path / "bom.csv")
+    assert bad == [] and good[0].fields == {"text": "first row", "source": "s"}
+
+
+def test_parquet_row_group_past_the_decompression_guard_is_quarantined_undecoded(tmp_path: Path) -> None:
+    """The guard is read from the footer: the bomb's row group is never decoded, the other groups are read."""
+    texts = ["first group one", "first group two", "b" * (4 << 20), "second group two"]
+    path = tmp_path / "bomb.parquet"
+    pq.write_table(pa.table({"text": texts}), path, row_group_size=2, compression="zstd")
+    cfg = IngestConfig(bomb_ratio_floor_bytes=1 << 20, max_compression_ratio=100)
+    good, bad, _ = read(path, cfg)
+    assert [f.fields["text"] for f in good] == texts[:2]
+    assert [(r.position, r.reason) for r in bad] == [(3, "decompression_bomb"), (4, "decompression_bomb")]
+    assert "row group 1" in bad[0].message and "'text'" in bad[0].message
+    good, bad, _ = read(path)  # the default guard: 4 MiB is no bomb
+    assert len(good) == 4 and bad == []

@@ -31,9 +31,9 @@ CORPUS_ROOT = Path(tempfile.gettempdir()) / f"wellspring-reliability-{os.getuid(
 FOLDER, CASES = ensure_corpus(CORPUS_ROOT, FULL)
 
 
-# Cases that hang today. A hang inside the Delta writer's pull of batches cannot be interrupted in-process (the
-# writer runs the reader from its own thread), so these run in a child process that is killed on a timeout.
-HANGS = {"jsonl/empty-gzip": 8.0, "jsonl/exactly-8MiB": 60.0}
+# Cases that once hung (the block reader looped at end of input). A hang inside the ingest cannot be interrupted
+# in-process, so these run in a child process that is killed on a timeout (generous: the box is shared).
+HANGS = {"jsonl/empty-gzip": 60.0, "jsonl/exactly-8MiB": 120.0}
 
 
 def _param(case: Case) -> object:
@@ -41,7 +41,7 @@ def _param(case: Case) -> object:
     if case.known_bug and not case.known_bug.startswith("memory:"):  # memory bugs: run alone by the benchmark
         marks.append(pytest.mark.xfail(strict=True, reason=f"known bug: {case.known_bug}"))
     if case.name == "jsonl/exactly-8MiB":
-        marks.append(full_only)  # 8 MiB through the pipeline, and a minute to notice the hang
+        marks.append(full_only)  # 8 MiB through the pipeline (tests/core/test_readers.py covers the boundary fast)
     return pytest.param(case, id=case.name, marks=marks)
 
 

@@ -25,6 +25,8 @@ from tasks.core.ingest.items import StreamBroken
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _CHUNK = 1 << 16
+_SLICE = 1 << 9  # bounds the output of one call: zstd RLE blocks expand 128 KiB from 4 bytes
+_OUTPUT = 1 << 20  # decoded bytes held at once, about (plus one slice's output)
 
 
 def compression_of(head: bytes) -> str | None:
@@ -50,63 +52,86 @@ class DecompressingStream(io.RawIOBase):
         self._kind = kind
         self._decoder = _decoder(kind)
         self._pending = b""
+        self._offset = 0  # bytes of ``_pending`` already read
+        self._rest = b""  # compressed bytes read from the source but not decoded yet
         self._member_started = False
         self._done = False
+        self._failure: StreamBroken | None = None
         self.decompressed = 0
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: Any) -> int:
-        while not self._pending and not self._done:
-            self._pending = self._decode_next()
-        n = min(len(buffer), len(self._pending))
-        buffer[:n] = self._pending[:n]
-        self._pending = self._pending[n:]
+        while self._offset >= len(self._pending) and not self._done:
+            self._pending, self._offset = self._decode_next(), 0
+        n = min(len(buffer), len(self._pending) - self._offset)
+        if n == 0 and self._failure is not None:
+            # raised on a read that has nothing else to deliver, so no caller loses decoded bytes with it
+            failure, self._failure = self._failure, None
+            raise failure
+        buffer[:n] = memoryview(self._pending)[self._offset : self._offset + n]
+        self._offset += n
         return n
 
     def _decode_next(self) -> bytes:
-        chunk = self._source.read(_CHUNK)
+        chunk = self._rest or self._source.read(_CHUNK)
+        self._rest = b""
         if not chunk:
-            self._done = True
+            self._done = True  # also when the stream ended cleanly
             if self._member_started:
-                raise StreamBroken(
+                self._fail(
                     "truncated_input",
                     f"the {self._kind} stream ends early after {self.decompressed} bytes; re-fetch the file",
                 )
             return b""
-        out = []
-        while chunk:
+        out: list[bytes] = []
+        at = produced = 0
+        while at < len(chunk):
+            if produced >= _OUTPUT:  # the rest of the chunk waits for the next read: the output stays bounded
+                self._rest = chunk[at:]
+                break
+            # Small slices, each checked: a corrupt slice loses only its own output, and the bomb guard runs
+            # before a slice's output can grow (a zstd block of 4 bytes can expand to 128 KiB).
+            piece = chunk[at : at + _SLICE]
+            at += len(piece)
             try:
-                out.append(self._decoder.decompress(chunk))
+                decoded = self._decoder.decompress(piece)
             except (zlib.error, zstandard.ZstdError) as e:
-                self._done = True
-                raise StreamBroken(
+                self._fail(
                     "corrupt_compression",
                     f"the {self._kind} stream is corrupt after {self.decompressed} bytes ({e}); re-fetch the file",
-                ) from e
+                )
+                break
+            self.decompressed += len(decoded)
+            if self._over_guard():
+                break
+            out.append(decoded)
+            produced += len(decoded)
             self._member_started = not self._decoder.eof
-            chunk = self._decoder.unused_data if self._decoder.eof else b""
             if self._decoder.eof:
+                chunk, at = (self._decoder.unused_data + chunk[at:]).lstrip(b"\x00"), 0  # padding between gzip members
                 self._decoder = _decoder(self._kind)
-                chunk = chunk.lstrip(b"\x00")  # padding between gzip members
-        data = b"".join(out)
-        self.decompressed += len(data)
-        self._check_bomb()
-        return data
+        return b"".join(out)
 
-    def _check_bomb(self) -> None:
+    def _fail(self, reason: str, message: str) -> None:
+        """Stop decoding; the failure is raised once the bytes decoded before it have been read."""
+        self._done = True
+        self._failure = StreamBroken(reason, message)
+
+    def _over_guard(self) -> bool:
         cfg = self._cfg
         ratio = self.decompressed / self._compressed_size
         if self.decompressed > cfg.max_decompressed_bytes or (
             self.decompressed > cfg.bomb_ratio_floor_bytes and ratio > cfg.max_compression_ratio
         ):
-            self._done = True
-            raise StreamBroken(
+            self._fail(
                 "decompression_bomb",
                 f"{self._kind} input expands past the guard ({self.decompressed} bytes, ratio {ratio:.0f}x); "
                 "raise ingest.max_decompressed_bytes / max_compression_ratio if the file is genuine",
             )
+            return True
+        return False
 
     def close(self) -> None:
         self._source.close()

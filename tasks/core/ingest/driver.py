@@ -7,6 +7,7 @@ version of ``raw`` and a crash before the commit leaves no partial rows.
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import gc
 import io
@@ -95,6 +96,8 @@ def read_items(
                     head,
                 )
                 return
+            if head.startswith(codecs.BOM_UTF8) and outcome.format in ("jsonl", "json", "csv", "tsv", "text"):
+                stream.read(len(codecs.BOM_UTF8))  # spreadsheet and Windows exports start with one
             reader = BLOCK_READERS.get(outcome.format) if columnar else None
             for item in (reader or READERS[outcome.format])(stream, cfg):
                 position = item.position

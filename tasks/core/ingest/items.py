@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import pyarrow as pa
 
 
@@ -48,6 +49,16 @@ class Columns:
 
 
 Item = Fields | Rejection
+
+
+def original_bytes(value: Any, keep: int) -> bytes:
+    """``value`` as JSON for a quarantine row, at most ``keep`` bytes; its ``repr`` when JSON cannot hold it
+    (orjson stops at 254 levels of nesting, and keys read with ``surrogateescape`` are not UTF-8)."""
+    try:
+        found = orjson.dumps(value, default=str)
+    except orjson.JSONEncodeError:
+        found = repr(value).encode("utf-8", "backslashreplace")
+    return found[:keep]
 
 
 class StreamBroken(Exception):

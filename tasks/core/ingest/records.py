@@ -21,7 +21,7 @@ from tasks.core import schema
 from tasks.core.clean.langid import identify
 from tasks.core.clean.normalize import dedup_key_series, doc_ids, normalized_text_series
 from tasks.core.config import FieldMap, IngestConfig
-from tasks.core.ingest.items import Columns, Fields, Rejection
+from tasks.core.ingest.items import Columns, Fields, Rejection, original_bytes
 
 _SCALAR_COLUMNS = ("source", "url", "fetched_at", "created_at", "license", "lang")
 _COLUMNS = ("position", "text", *_SCALAR_COLUMNS, "meta")
@@ -90,24 +90,32 @@ class BatchBuilder:
         problem = self._text_problem(text_key, text, fmap)
         if problem is not None:
             reason, message = problem
+            return Rejection(item.position, reason, message, original_bytes(fields, self.cfg.quarantine_keep_bytes))
+        used = {text_key}
+        scalars = []
+        try:
+            for column in _SCALAR_COLUMNS:
+                key, value = _first(fields, getattr(fmap, column))
+                used.add(key)
+                scalars.append(_as_text(value))
+            meta = self._meta(fields, used)
+        except orjson.JSONEncodeError as e:  # nesting deeper than orjson's 254 levels, or a key that is not UTF-8
+            reason = "invalid_utf8" if "surrogates" in str(e) else "invalid_json"
             return Rejection(
                 item.position,
                 reason,
-                message,
-                orjson.dumps(fields, default=str)[: self.cfg.quarantine_keep_bytes],
+                f"a field cannot be stored as JSON: {e}",
+                original_bytes(fields, self.cfg.quarantine_keep_bytes),
             )
-        used = {text_key}
         columns = self._columns
         columns["position"].append(item.position)
         columns["text"].append(text)
         self.text_bytes += len(text)
-        for column in _SCALAR_COLUMNS:
-            key, value = _first(fields, getattr(fmap, column))
-            used.add(key)
-            columns[column].append(_as_text(value))
+        for column, value in zip(_SCALAR_COLUMNS, scalars, strict=True):
+            columns[column].append(value)
         if columns["source"][-1] is None:
             columns["source"][-1] = self.default_source
-        columns["meta"].append(self._meta(fields, used))
+        columns["meta"].append(meta)
         return None
 
     def _text_problem(self, key: str | None, text: Any, fmap: FieldMap) -> tuple[str, str] | None:

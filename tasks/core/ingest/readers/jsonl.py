@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.json as pa_json
 
 from tasks.core.config import IngestConfig
-from tasks.core.ingest.items import Columns, Fields, Item, Rejection, StreamBroken
+from tasks.core.ingest.items import Columns, Fields, Item, Rejection, StreamBroken, original_bytes
 from tasks.core.ingest.readers._limits import read_capped
 
 BLOCK_BYTES = 8 << 20
@@ -72,7 +72,7 @@ def read_json(stream: BinaryIO, cfg: IngestConfig) -> Iterator[Item]:
         if isinstance(item, dict):
             yield Fields(position, item)
         else:
-            original = orjson.dumps(item)[: cfg.quarantine_keep_bytes]
+            original = original_bytes(item, cfg.quarantine_keep_bytes)
             yield Rejection(position, "not_an_object", f"array element is a {type(item).__name__}", original)
 
 
@@ -125,6 +125,8 @@ def read_jsonl_blocks(stream: BinaryIO, cfg: IngestConfig) -> Iterator[Item | Co
             raise
         data = b"".join(parts)
         del parts
+        if not data:  # end of input (an empty stream, or the last block ended on a newline)
+            return
         cut = len(data) if eof else data.rfind(b"\n") + 1
         if cut == 0:  # no whole line yet
             if len(data) > cfg.max_record_bytes:  # an over-long line: the line reader skips it, bounded

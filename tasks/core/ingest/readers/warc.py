@@ -18,7 +18,7 @@ _HTML_TYPES = ("text/html", "application/xhtml+xml")
 def read_warc(stream: BinaryIO, cfg: IngestConfig) -> Iterator[Item]:
     position = 0
     try:
-        for record in ArchiveIterator(stream, check_digests=False):
+        for record in ArchiveIterator(_OneRead(stream), check_digests=False):
             if record.rec_type != "response":
                 continue  # request, warcinfo and metadata records carry no document
             position += 1
@@ -50,3 +50,15 @@ def read_warc(stream: BinaryIO, cfg: IngestConfig) -> Iterator[Item]:
                 yield html_item(position, body, cfg, url=url, fetched_at=fetched_at, meta=kept)
     except ArchiveLoadFailed as e:
         raise StreamBroken("corrupt_warc", f"WARC record {position + 1} does not parse: {e}") from e
+
+
+class _OneRead:
+    """``read(n)`` as ``read1(n)``: warcio's block reads then make one read of the decompressed stream each,
+    so when the stream breaks, the records decoded before the break have already been handed over."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._read1 = getattr(stream, "read1", stream.read)
+
+    def read(self, size: int = -1) -> bytes:
+        data: bytes = self._read1(size if size > 0 else 1 << 16)
+        return data
