@@ -12,16 +12,17 @@ from pathlib import Path
 import polars as pl
 
 from tasks.core import pipeline
+from tasks.core.config import NightlyConfig
 from tasks.core.storage import DataRoot
 from tests.reference import curate_inbox
 from tests.test_cli import WELLSPRING, run
 
 
-def serial_reference(inboxes: list[Path], home: Path) -> set[str]:
+def serial_reference(inboxes: list[Path], home: Path, cfg: NightlyConfig | None = None) -> set[str]:
     """The reservoir that running the stages one inbox after the other gives (no Prefect)."""
     root = DataRoot.at(home)
     for inbox in inboxes:
-        curate_inbox(root, inbox)
+        curate_inbox(root, inbox, cfg)
     return set(root.scan("reservoir").collect()["doc_id"])
 
 
