@@ -6,7 +6,8 @@ outcome per job to ``OUT.json``. Forking keeps the many jobs of the fault tests 
 imports are paid once, and every job still is a real process that can be killed with SIGKILL. The
 parent never touches Polars or Delta (their thread pools start in the children only).
 
-A job is ``{"action": "run" | "rerun", "home": DIR, "inbox": DIR, ...}`` with at most one fault:
+A job is ``{"action": "run" | "rerun", "home": DIR, "inbox": DIR, ...}`` with at most one fault
+(or ``{"action": "inspect", "home": DIR}``: what a reader sees; ``{"action": "remove", "path": F}``):
 
 * ``"kill_after": STAGE``: the process SIGKILLs itself right after ``STAGE`` returned, before the
   next stage starts (a crash at that stage boundary);
@@ -92,13 +93,17 @@ def inspect(home: Path) -> dict[str, Any]:
     models = home / "models"
     if models.is_dir():
         partial += [str(p.relative_to(home)) for p in models.rglob("*") if p.is_file() and ".staging-" in str(p)]
-    return {"tables": tables, "readable": readable, "partial_files": sorted(partial)}
+    finished = root.scan("runs").select("run_id").collect().height if "runs" in readable else 0
+    return {"tables": tables, "readable": readable, "partial_files": sorted(partial), "finished_runs": finished}
 
 
 def run_job(job: dict[str, Any]) -> dict[str, Any]:
     """One job, in the current process (the child): returns what it did."""
     if job["action"] == "inspect":
         return inspect(Path(job["home"]))
+    if job["action"] == "remove":  # e.g. free the space a ballast file took
+        Path(job["path"]).unlink()
+        return {}
     cfg = NightlyConfig.model_validate(job.get("config", {}))
     root = DataRoot.at(job["home"])
     inbox = Path(job["inbox"])

@@ -7,12 +7,15 @@ data root. Each scenario's reservoir must equal the reservoir of one clean run o
 
 from __future__ import annotations
 
+import inspect
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.faults.driver import BOUNDARIES
+from tasks.core import pipeline
+from tests.faults.driver import BOUNDARIES, STAGES
 from tests.faults.support import baseline, check_consistent, run_driver, small_inbox
 
 # Where a write is cut short: (stage, the folder whose data file it is writing). The file-size limit
@@ -79,3 +82,9 @@ def test_killed_in_the_middle_of_a_write_then_rerun_equals_no_fault_run(stage: s
     assert seen["readable"] == seen["tables"], "a table the crash touched no longer reads"
     assert rerun["exit_code"] == 0 and rerun["ok"], rerun.get("traceback", rerun)
     check_consistent(home, scenarios["expected"])
+
+
+def test_the_driver_runs_the_stages_of_curate_inbox_in_its_order() -> None:
+    """The fault driver stops between the stages it knows: they must be the reference run's stages."""
+    called = re.findall(r"^\s+(?:summary = )?(\w+)\(root, run_id", inspect.getsource(pipeline.curate_inbox), re.M)
+    assert [name.removesuffix("_stage") for name in called if name != "run_summary"] == list(STAGES)
