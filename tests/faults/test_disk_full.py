@@ -55,9 +55,9 @@ def disks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path |
     try:
         yield mounted
     finally:
-        for disk in mounted.values():
-            if disk is not None:
-                subprocess.run(["umount", "-l", str(disk)], capture_output=True, check=False)
+        for mount in mounted.values():
+            if mount is not None:
+                subprocess.run(["umount", "-l", str(mount)], capture_output=True, check=False)
 
 
 @pytest.fixture(scope="module")
