@@ -3,6 +3,14 @@
 Every table lives at ``<home>/<name>`` and is written with ``deltalake``; every write is a new
 version. Steps hand each other a :class:`TableRef` (name, uri, version), never a frame, so a
 Prefect result stays a few bytes and every number shown to a user can be traced to a version.
+
+The data root is a local folder or an object-store URI (``s3://bucket/prefix``). For object
+storage, every connection setting comes from the environment (:func:`storage_options`), never from
+code, and what is not a Delta table (models, reports, locks) lives in a local state folder
+(:data:`STATE_DIR_ENV`). Concurrent commits to S3 are safe: ``deltalake`` (>= 0.23) writes each
+commit file with a conditional put (``If-None-Match: *``), so two writers can never both create
+version N; the loser re-reads the log and retries (appends) or raises ``CommitFailedError``
+(merges, which :meth:`DataRoot.merge` retries).
 """
 
 from __future__ import annotations
@@ -23,9 +31,35 @@ from deltalake.exceptions import CommitFailedError, TableNotFoundError
 from deltalake.table import TableMerger
 
 from tasks.core import schema
-from tasks.core.errors import NotFoundError, TableError
+from tasks.core.errors import ConfigError, NotFoundError, TableError
 
 DEFAULT_HOME = ".wellspring"
+#: A local (or shared, e.g. NFS) folder for the files an object-store data root cannot hold as Delta
+#: tables: models, reports, lock files, ``failures.jsonl``. Unused for a local data root.
+STATE_DIR_ENV = "WELLSPRING_STATE_DIR"
+#: How often and for how long a storage request that fails (connection refused or reset, 5xx) is
+#: retried before the step fails; unset means the client libraries' defaults (10 tries, 180 s).
+RETRIES_ENV = "WELLSPRING_STORAGE_RETRIES"
+RETRY_TIMEOUT_ENV = "WELLSPRING_STORAGE_RETRY_TIMEOUT_S"
+
+# The standard variables of the AWS SDKs and of ``object_store`` (what deltalake and Polars use),
+# passed through as they are. AWS_S3_ALLOW_UNSAFE_RENAME / AWS_CONDITIONAL_PUT /
+# AWS_COPY_IF_NOT_EXISTS matter only for S3-compatible stores without conditional writes.
+S3_ENVIRONMENT = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_S3",
+    "AWS_ALLOW_HTTP",
+    "AWS_VIRTUAL_HOSTED_STYLE_REQUEST",
+    "AWS_S3_ALLOW_UNSAFE_RENAME",
+    "AWS_CONDITIONAL_PUT",
+    "AWS_COPY_IF_NOT_EXISTS",
+)
+_OBJECT_STORE_SCHEMES = ("s3", "s3a")
 
 
 @dataclass(frozen=True)
@@ -48,6 +82,53 @@ def resolve_home(home: str | os.PathLike[str] | None = None) -> str:
     return str(Path(chosen).expanduser().resolve())
 
 
+def is_remote(uri: str | os.PathLike[str]) -> bool:
+    """Whether ``uri`` names object storage (``scheme://...``) rather than a local path."""
+    return "://" in os.fspath(uri)
+
+
+def storage_options(uri: str | os.PathLike[str], engine: str = "deltalake") -> dict[str, Any] | None:
+    """The connection options for ``uri``, read from the environment; ``None`` for a local path.
+
+    The one place that knows how Wellspring reaches object storage: every ``deltalake`` call, every
+    Polars ``scan_delta`` and every input opened from object storage takes its options from here.
+    Credentials, region and endpoint are the standard ``AWS_*`` variables (:data:`S3_ENVIRONMENT`);
+    retries are :data:`RETRIES_ENV` and :data:`RETRY_TIMEOUT_ENV`. ``engine="polars"`` spells the
+    retry settings the way Polars wants them (integers, milliseconds); ``"deltalake"`` as strings.
+    Nothing here is ever logged: the result holds secrets.
+    """
+    text = os.fspath(uri)
+    if not is_remote(text):
+        return None
+    scheme = text.split("://", 1)[0].lower()
+    if scheme not in _OBJECT_STORE_SCHEMES:
+        raise ConfigError(f"{text}: only s3:// (and S3-compatible servers) is supported as object storage")
+    options: dict[str, Any] = {k: os.environ[k] for k in S3_ENVIRONMENT if os.environ.get(k)}
+    if "AWS_REGION" not in options and "AWS_DEFAULT_REGION" in options:
+        options["AWS_REGION"] = options["AWS_DEFAULT_REGION"]
+    retries, timeout = _retry_settings()
+    if engine == "polars":
+        if retries is not None:
+            options["max_retries"] = retries
+        if timeout is not None:
+            options["retry_timeout_ms"] = int(timeout * 1000)
+    else:
+        if retries is not None:
+            options["max_retries"] = str(retries)
+        if timeout is not None:
+            options["retry_timeout"] = f"{int(timeout * 1000)}ms"
+    return options
+
+
+def _retry_settings() -> tuple[int | None, float | None]:
+    try:
+        retries = int(os.environ[RETRIES_ENV]) if os.environ.get(RETRIES_ENV) else None
+        timeout = float(os.environ[RETRY_TIMEOUT_ENV]) if os.environ.get(RETRY_TIMEOUT_ENV) else None
+    except ValueError as e:
+        raise ConfigError(f"{RETRIES_ENV} must be an integer and {RETRY_TIMEOUT_ENV} a number of seconds: {e}") from e
+    return retries, timeout
+
+
 @dataclass(frozen=True)
 class DataRoot:
     """The folder (or object-store prefix) that holds every Wellspring table."""
@@ -57,55 +138,100 @@ class DataRoot:
     @classmethod
     def at(cls, home: str | os.PathLike[str] | None = None) -> DataRoot:
         root = cls(resolve_home(home))
-        if "://" not in root.home:
+        if root.is_local:
             Path(root.home).mkdir(parents=True, exist_ok=True)
+        else:
+            storage_options(root.home)  # an unsupported scheme fails here, not at the first write
         return root
 
     @property
     def is_local(self) -> bool:
-        return "://" not in self.home
+        return not is_remote(self.home)
+
+    @property
+    def options(self) -> dict[str, Any] | None:
+        """The ``deltalake`` storage options of this root (``None`` when it is a local folder)."""
+        return storage_options(self.home)
 
     def uri(self, table: str) -> str:
         return f"{self.home}/{table}"
 
+    @property
+    def has_state_dir(self) -> bool:
+        """Whether :meth:`path` works: always for a local root, with :data:`STATE_DIR_ENV` set otherwise."""
+        return self.is_local or bool(os.environ.get(STATE_DIR_ENV))
+
+    def state_dir(self) -> Path:
+        """The local folder for what is not a Delta table: the data root itself when it is local;
+        for object storage ``$WELLSPRING_STATE_DIR/<scheme>/<bucket>/<prefix>`` (created), so one
+        state folder can serve several data roots. Raises :class:`ConfigError` naming the setting
+        when it is not set."""
+        if self.is_local:
+            return Path(self.home)
+        chosen = os.environ.get(STATE_DIR_ENV)
+        if not chosen:
+            raise ConfigError(
+                f"the data root {self.home} is object storage; models, reports and locks need a local folder: "
+                f"set {STATE_DIR_ENV} to one (on a cluster, a folder every worker shares)"
+            )
+        scheme, rest = self.home.split("://", 1)
+        parts = [p for p in rest.split("/") if p]
+        if any(p in (".", "..") for p in parts):
+            raise ConfigError(f"the data root {self.home} has '.' or '..' in its path")
+        folder = Path(chosen).expanduser().resolve().joinpath(scheme, *parts)
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
     def path(self, *parts: str) -> Path:
-        """A local folder inside the data root (models, reports)."""
-        if not self.is_local:
-            raise TableError(f"{self.home} is not a local folder")
-        return Path(self.home, *parts)
+        """A local path for models, reports and locks: inside the data root when it is a local
+        folder, inside :meth:`state_dir` when it is object storage."""
+        return self.state_dir().joinpath(*parts)
+
+    def table(self, table: str, version: int | None = None) -> DeltaTable:
+        """The ``deltalake`` handle of ``table`` (at ``version``), with this root's storage options."""
+        return DeltaTable(self.uri(table), version=version, storage_options=self.options)
 
     def exists(self, table: str) -> bool:
-        return DeltaTable.is_deltatable(self.uri(table))
+        return DeltaTable.is_deltatable(self.uri(table), storage_options=self.options)
 
     def ref(self, table: str) -> TableRef:
         """The latest version of ``table`` (``version=None`` when it does not exist yet)."""
         uri = self.uri(table)
-        if not DeltaTable.is_deltatable(uri):
+        if not self.exists(table):
             return TableRef(table, uri, None)
-        return TableRef(table, uri, DeltaTable(uri).version())
+        return TableRef(table, uri, self.table(table).version())
 
     def scan(self, table: str, version: int | None = None) -> pl.LazyFrame:
         """A lazy scan of ``table`` (at ``version``); an empty frame of the right schema if it is absent."""
         uri = self.uri(table)
-        if not DeltaTable.is_deltatable(uri):
+        if not self.exists(table):
             if version is not None:
                 raise NotFoundError(f"table {table} does not exist in {self.home}")
             return pl.LazyFrame(schema=schema.polars_schema(table))
         try:
             if version is not None and self.is_local:
-                missing = [f for f in DeltaTable(uri, version=version).file_uris() if not Path(f).exists()]
+                missing = [f for f in self.table(table, version).file_uris() if not Path(f).exists()]
                 if missing:
                     raise NotFoundError(
                         f"{table} version {version} is no longer readable: a purge or vacuum removed "
                         f"{len(missing)} of its files"
                     )
-            return _with_known_columns(pl.scan_delta(uri, version=version), table)
+            return _with_known_columns(self._scan_delta(uri, version), table)
         except NotFoundError:
             raise
         except Exception as e:  # deltalake raises several types for a missing version
             if version is not None:
                 raise NotFoundError(f"table {table} has no version {version}: {e}") from e
             raise
+
+    def _scan_delta(self, uri: str, version: int | None = None) -> pl.LazyFrame:
+        """``pl.scan_delta`` with this root's storage options (Polars spells the retry settings its way)."""
+        options = storage_options(uri, engine="polars")
+        return (
+            pl.scan_delta(uri, version=version, storage_options=options)
+            if options
+            else pl.scan_delta(uri, version=version)
+        )
 
     def append(
         self,
@@ -125,6 +251,7 @@ class DataRoot:
             partition_by=schema.PARTITIONS.get(table),
             schema_mode="merge",
             commit_properties=commit_properties(metadata),
+            storage_options=self.options,
             # Bounded row groups let streaming readers (the quality stage) hold one small group at a time.
             writer_properties=WriterProperties(max_row_group_size=16_384),
         )
@@ -146,7 +273,7 @@ class DataRoot:
         with self.lock(f"{table}.insert"):
             if not self.exists(table):  # the first insert creates the table (version 0), as before
                 return self.merge(table, rows, predicate, lambda m: m.when_not_matched_insert_all(), metadata)
-            stored = pl.scan_delta(self.uri(table)).select(key).collect()
+            stored = self._scan_delta(self.uri(table)).select(key).collect()
             new = rows.join(stored, on=key, how="anti")
             return self.append(table, new, metadata) if new.height else self.ref(table)
 
@@ -164,15 +291,17 @@ class DataRoot:
         re-reading the table each time, so the outcome equals some serial order."""
         arrow = schema.conform(rows.to_arrow(), table)
         uri = self.uri(table)
-        if not DeltaTable.is_deltatable(uri):
+        if not self.exists(table):
             try:
-                DeltaTable.create(uri, arrow.schema, partition_by=schema.PARTITIONS.get(table))
+                DeltaTable.create(
+                    uri, arrow.schema, partition_by=schema.PARTITIONS.get(table), storage_options=self.options
+                )
             except Exception:  # another writer created it first: fine, merge below
-                if not DeltaTable.is_deltatable(uri):
+                if not self.exists(table):
                     raise
         for attempt in range(attempts):
             try:
-                merger = DeltaTable(uri).merge(
+                merger = self.table(table).merge(
                     arrow,
                     predicate=predicate,
                     source_alias="s",
@@ -191,11 +320,10 @@ class DataRoot:
         """Hold ``<home>/<name>.lock`` so only one process at a time runs a step (e.g. a nightly run).
 
         Waits up to ``timeout_s`` for the holder; the OS frees the lock if the holder dies, so a
-        crash never leaves a stale lock. Object-store roots rely on Delta's conflict retries instead.
+        crash never leaves a stale lock. For an object-store root the lock file is in the state
+        folder (:data:`STATE_DIR_ENV`): it serialises the runs that share that folder, and Delta's
+        conditional commits keep any others consistent.
         """
-        if not self.is_local:
-            yield
-            return
         with open(self.path(f"{name}.lock"), "a+") as fh:
             deadline = time.monotonic() + timeout_s
             while True:
@@ -216,7 +344,7 @@ class DataRoot:
 
     def history(self, table: str) -> list[dict[str, Any]]:
         try:
-            return DeltaTable(self.uri(table)).history()
+            return self.table(table).history()
         except TableNotFoundError as e:
             raise NotFoundError(f"table {table} does not exist in {self.home}") from e
 
