@@ -3,8 +3,8 @@
     .venv/bin/python -m benchmarks.dedup [--docs N] [--peer-docs M] [--quick]
     .venv/bin/python -m benchmarks.dedup --scale [--scale-docs 100000,1000000]
 
-Writes ``benchmarks/results/dedup.json`` and ``dedup.md`` (``dedup.scale.json`` / ``.md`` with
-``--scale``). Needs ``../shared/corpus/human.parquet``
+Writes ``benchmarks/results/dedup.json`` and ``dedup.md`` (``dedup.quick.*`` with ``--quick``,
+``dedup.scale.*`` with ``--scale``). Needs ``../shared/corpus/human.parquet``
 (or ``$WELLSPRING_CORPUS/human.parquet``); without it the benchmark says so and exits 0. The rensa
 peer needs ``bash benchmarks/peers/setup_rensa.sh`` first (its own venv under ``benchmarks/.venvs/``);
 without it that peer is reported as skipped.
@@ -20,8 +20,10 @@ whitespace-split text and Jaccard threshold 0.8.
 - ``wellspring CLI``: ``wellspring dedup peers.jsonl --out DIR --json`` as a subprocess (or
   ``python -m flows.cli_dedup`` while ``dedup`` is not registered in ``flows/cli.py``; the command
   used is recorded), median of 3 runs: interpreter start-up, imports, reading the JSONL, dedup and
-  writing both Parquet files. Once with its default ``--workers`` (every CPU) and once pinned to one
-  CPU with ``--workers 1``.
+  writing both Parquet files (the survivors are the whole corpus again, with every column). Once with
+  its default ``--workers`` (every CPU), once pinned to one CPU with ``--workers 1``, and once as
+  ``python -m flows.cli_dedup`` (the lean front end without typer and the rest of the ``wellspring``
+  app, see ``flows/cli_dedup.py``).
 - ``datasketch-naive``: ``MinHash.update`` per shingle (default SHA-1 hash), ``MinHashLSH.insert``,
   ``query`` per document, candidate kept when ``MinHash.jaccard >= 0.8``.
 - ``datasketch-bulk``: ``MinHash.generator`` over shingle lists with an xxh32 ``hashfunc``,
@@ -29,10 +31,15 @@ whitespace-split text and Jaccard threshold 0.8.
 - ``rensa``: ``RMinHash`` / ``RMinHashLSH`` (16 bands) as in rensa's README, with its ``jaccard``
   check (``benchmarks/peers/rensa_worker.py``).
 
-The peers are slow, so they run on the first M documents (``--peer-docs``, default 30,000) of the
-same sample; wellspring is run on that subset too, so every ratio compares equal inputs. *End to
-end* is the wall time of each contender's whole subprocess (start-up, imports, reading its input,
-dedup, writing its result), measured by the parent; *seconds* is the in-process dedup time only.
+The peers run on the first M documents (``--peer-docs``, default: all N) of the same sample; when
+M < N wellspring is run on that subset too, so every ratio compares equal inputs. *End to end* is
+the wall time of each contender's whole subprocess (start-up, imports, reading its input, dedup,
+writing its result), measured by the parent, with its CPU time (user + system, all threads, from
+``os.wait4``) beside it; *seconds* is the in-process dedup time only. A fixed start-up cost weighs
+less the more documents there are, so every contender runs on the same documents. The datasketch
+workers read the Parquet copy of the documents with Polars, rensa reads the JSONL with ``json``.
+On a shared machine wall times move with the load; ratios of one run are comparable, and CPU seconds
+show the work done.
 
 **Accuracy.** Ground truth is the exact Jaccard of the documents' shingle sets (sets of 32-bit
 shingle hashes from ``shingle_hashes``; a collision in 2^32 changes a similarity by one element).
@@ -272,6 +279,7 @@ def run_contender(name: str, parquet: Path, jsonl: Path, tmp: Path) -> dict[str,
         return {"skipped": f"worker failed with exit code {os.waitstatus_to_exitcode(status)}"}
     result: dict[str, Any] = json.loads(target.read_text())
     result["end_to_end_seconds"] = round(wall, 3)
+    result["end_to_end_cpu_seconds"] = round(usage.ru_utime + usage.ru_stime, 3)
     result["peak_rss_mb"] = round(usage.ru_maxrss / 1024, 1)
     result["docs_per_s"] = round(result["docs"] / result["seconds"], 1)
     return result
@@ -286,9 +294,10 @@ def cli_command() -> list[str]:
     return [sys.executable, "-m", "flows.cli_dedup"]
 
 
-def run_cli(jsonl: Path, tmp: Path, pinned: bool, repeats: int = 3) -> dict[str, Any]:
+def run_cli(jsonl: Path, tmp: Path, pinned: bool, repeats: int = 3, lean: bool = False) -> dict[str, Any]:
     """Median wall time of ``wellspring dedup`` as a subprocess (see the docstring)."""
-    cmd = [*cli_command(), str(jsonl), "--out", str(tmp / "cli-out"), "--json"]
+    front = [sys.executable, "-m", "flows.cli_dedup"] if lean else cli_command()
+    cmd = [*front, str(jsonl), "--out", str(tmp / "cli-out"), "--json"]
     if pinned:
         cmd = ["taskset", "-c", str(min(os.sched_getaffinity(0))), *cmd, "--workers", "1"]
     runs = []
@@ -300,14 +309,17 @@ def run_cli(jsonl: Path, tmp: Path, pinned: bool, repeats: int = 3) -> dict[str,
             wall = time.perf_counter() - started
         if os.waitstatus_to_exitcode(status) != 0:
             return {"skipped": f"CLI failed with exit code {os.waitstatus_to_exitcode(status)}"}
-        runs.append((wall, usage.ru_maxrss, json.loads((tmp / "cli-stdout.json").read_text())))
+        cpu = usage.ru_utime + usage.ru_stime
+        runs.append((wall, usage.ru_maxrss, json.loads((tmp / "cli-stdout.json").read_text()), cpu))
     runs.sort(key=lambda r: r[0])
-    wall, rss, summary = runs[len(runs) // 2]
+    wall, rss, summary, cpu = runs[len(runs) // 2]
     return {
         "command": " ".join(Path(c).name if c.startswith("/") else c for c in cmd),
         "end_to_end_seconds": round(wall, 3),
+        "end_to_end_cpu_seconds": round(cpu, 3),
         "end_to_end_runs": [round(r[0], 3) for r in runs],
         "seconds": summary["seconds"],
+        "timings": summary.get("timings"),
         "docs": summary["documents"],
         "removed": summary["removed"],
         "docs_per_s": round(summary["documents"] / wall, 1),
@@ -422,18 +434,24 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         f"## End to end on the {report['peer_docs']:,} peer documents (whole subprocess, start-up included)",
         "",
-        "| contender | command | wall seconds | peak RSS MB | `wellspring dedup` is x faster | "
-        "`--workers 1`, one CPU, is x faster |",
-        "| --- | --- | ---: | ---: | ---: | ---: |",
+        "| contender | command | wall seconds | CPU seconds | peak RSS MB | load at start | "
+        "`wellspring dedup` is x faster (wall) | (CPU) | `--workers 1`, one CPU, is x faster (wall) |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for row in report["end_to_end"]:
         if "skipped" in row:
-            lines.append(f"| {row['name']} | | | | skipped: {row['skipped']} | |")
+            lines.append(f"| {row['name']} | | | | | | skipped: {row['skipped']} | | |")
             continue
         lines.append(
             f"| {row['name']} | `{row.get('command', 'worker subprocess')}` | {row['end_to_end_seconds']:.2f} | "
-            f"{row['peak_rss_mb']:,.0f} | {_ratio(row.get('cli_speedup'))} | {_ratio(row.get('cli_1cpu_speedup'))} |"
+            f"{row.get('end_to_end_cpu_seconds', 0):.2f} | {row['peak_rss_mb']:,.0f} | {row.get('load', '')} | "
+            f"{_ratio(row.get('cli_speedup'))} | {_ratio(row.get('cli_cpu_speedup'))} | "
+            f"{_ratio(row.get('cli_1cpu_speedup'))} |"
         )
+    for row in report["end_to_end"]:
+        if row.get("timings"):
+            parts = ", ".join(f"{k.replace('_', ' ')} {v:.2f} s" for k, v in row["timings"].items())
+            lines += ["", f"`{row['command']}` inside the process (median run): {parts}."]
     lines += [
         "",
         "Pair precision: removed documents with exact J >= 0.8 to their survivor (wellspring) or reported pairs "
@@ -504,7 +522,7 @@ def run_scale(sizes: list[int]) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=int, default=100_000, help="documents for wellspring (default 100,000)")
-    parser.add_argument("--peer-docs", type=int, default=30_000, help="documents for the peers (default 30,000)")
+    parser.add_argument("--peer-docs", type=int, default=None, help="documents for the peers (default: --docs)")
     parser.add_argument("--quick", action="store_true", help="5,000 documents, peers on 2,000")
     parser.add_argument("--scale", action="store_true", help="only the scale run (perturbed corpus, see docstring)")
     parser.add_argument("--scale-docs", default="100000,1000000", help="sizes of the scale run (comma-separated)")
@@ -519,7 +537,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.scale:
         return run_scale([int(x) for x in args.scale_docs.split(",")])
-    n_docs, n_peer = (5_000, 2_000) if args.quick else (args.docs, args.peer_docs)
+    n_docs, n_peer = (5_000, 2_000) if args.quick else (args.docs, args.peer_docs or args.docs)
     results, end_to_end = [], []
     load_before = _load()
     with tempfile.TemporaryDirectory(prefix="wellspring-bench-") as tmp_name:
@@ -527,10 +545,13 @@ def main(argv: list[str] | None = None) -> int:
         sizes = _run("prepare", Path(f"{n_docs},{n_peer}"), tmp / "sizes.json")
         n_docs, n_peer = sizes["docs"], sizes["peer_docs"]
         full_parquet, peer_parquet, peer_jsonl = tmp / "all.parquet", tmp / "peers.parquet", tmp / "peers.jsonl"
-        for pinned in (False, True):
-            print(f"benchmarks.dedup: wellspring CLI on peers (pinned={pinned}) ...", file=sys.stderr, flush=True)
-            row = run_cli(peer_jsonl, tmp, pinned)
-            row["name"] = "wellspring dedup (--workers 1, one CPU)" if pinned else "wellspring dedup"
+        for pinned, lean in ((False, False), (True, False), (False, True)):
+            print(f"benchmarks.dedup: wellspring CLI on peers (pinned={pinned}, lean={lean}) ...", file=sys.stderr)
+            load = _load()
+            row = run_cli(peer_jsonl, tmp, pinned, lean=lean)
+            row["name"] = "wellspring dedup" + (" (--workers 1, one CPU)" if pinned else "")
+            row["name"] += " (python -m flows.cli_dedup)" if lean else ""
+            row["load"] = load.split(",")[0]
             end_to_end.append(row)
         plan = [("wellspring", full_parquet)]
         if n_peer < n_docs:
@@ -538,7 +559,9 @@ def main(argv: list[str] | None = None) -> int:
         plan += [(name, peer_parquet) for name in ("datasketch-bulk", "rensa", "datasketch-naive")]
         for name, parquet in plan:
             print(f"benchmarks.dedup: {name} on {parquet.stem} ...", file=sys.stderr, flush=True)
+            load = _load()
             row = run_contender(name, parquet, peer_jsonl, tmp)
+            row["load"] = load.split(",")[0]
             row["name"] = name if parquet == full_parquet or n_peer == n_docs else f"{name} (subset)"
             row.setdefault("docs", n_docs if parquet == full_parquet else n_peer)
             results.append(row)
@@ -556,14 +579,18 @@ def main(argv: list[str] | None = None) -> int:
     for row in results:
         if "seconds" in row and not row["name"].startswith("wellspring"):
             row["wellspring_speedup"] = round(row["seconds"] / ours_subset["seconds"], 2)
-    cli, cli_1cpu = end_to_end
+    cli, cli_1cpu = end_to_end[:2]
     for row in results:
         if "end_to_end_seconds" in row and not row["name"].startswith("wellspring"):
-            peer = {"name": row["name"], "end_to_end_seconds": row["end_to_end_seconds"]}
-            peer["peak_rss_mb"] = row["peak_rss_mb"]
-            for key, ours in (("cli_speedup", cli), ("cli_1cpu_speedup", cli_1cpu)):
-                if "end_to_end_seconds" in ours:
-                    peer[key] = round(row["end_to_end_seconds"] / ours["end_to_end_seconds"], 2)
+            peer = {key: row[key] for key in ("name", "end_to_end_seconds", "end_to_end_cpu_seconds", "peak_rss_mb")}
+            peer["load"] = row["load"]
+            for key, ours, measure in (
+                ("cli_speedup", cli, "end_to_end_seconds"),
+                ("cli_cpu_speedup", cli, "end_to_end_cpu_seconds"),
+                ("cli_1cpu_speedup", cli_1cpu, "end_to_end_seconds"),
+            ):
+                if measure in ours:
+                    peer[key] = round(row[measure] / ours[measure], 2)
             end_to_end.append(peer)
     report = {
         "command": "python -m benchmarks.dedup"
@@ -582,8 +609,9 @@ def main(argv: list[str] | None = None) -> int:
         "end_to_end": end_to_end,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "dedup.json").write_text(json.dumps(report, indent=2) + "\n")
-    (RESULTS / "dedup.md").write_text(markdown(report))
+    stem = "dedup.quick" if args.quick else "dedup"  # a quick run never overwrites the full results
+    (RESULTS / f"{stem}.json").write_text(json.dumps(report, indent=2) + "\n")
+    (RESULTS / f"{stem}.md").write_text(markdown(report))
     print(markdown(report))
     return 0
 

@@ -1,7 +1,14 @@
-"""``wellspring dedup`` on the real sample files (docs-f holds near-copies of docs-a documents)."""
+"""``wellspring dedup`` on the real sample files (docs-f holds near-copies of docs-a documents).
+
+Most tests drive the lean front end (``flows.cli_dedup.main``, what ``python -m flows.cli_dedup``
+runs); one drives the typer command registered in ``flows/cli.py``, and the start-up tests run real
+interpreters.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import subprocess
 import sys
@@ -12,7 +19,7 @@ import pytest
 import zstandard
 from typer.testing import CliRunner
 
-from flows.cli_dedup import app
+from flows.cli_dedup import main
 
 ROOT = Path(__file__).resolve().parents[1]
 INBOX = ROOT / "sample_data" / "inbox"
@@ -30,8 +37,6 @@ NEAR_COPIES = {
     "spamassassin-dd17541bb58bffe8": "spamassassin-f3b93153eaacfc9e",
 }
 
-runner = CliRunner()
-
 
 @pytest.fixture(scope="module")
 def docs_f(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -42,8 +47,11 @@ def docs_f(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _run(*args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, list(args))
-    return result.exit_code, result.stdout, result.stderr
+    """``main(args)`` in this process: exit code, stdout and stderr."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(args))
+    return code, out.getvalue(), err.getvalue()
 
 
 def test_near_copies_across_files_are_removed(docs_f: Path, tmp_path: Path) -> None:
@@ -109,7 +117,49 @@ def test_missing_text_column_is_a_user_error(tmp_path: Path) -> None:
 
 
 def test_module_import_is_light() -> None:
-    """Start-up: importing the command must not import the MinHash core or scipy."""
-    code = "import sys, flows.cli_dedup; print('tasks.core.minhash' in sys.modules, 'scipy' in sys.modules)"
+    """Start-up: importing the command imports no data stack, typer or the MinHash core."""
+    heavy = ("tasks.core.minhash", "scipy", "numpy", "polars", "pyarrow", "typer", "deltalake", "prefect")
+    code = f"import sys, flows.cli_dedup; print([m for m in {heavy!r} if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["False", "False"]
+    assert out.stdout.strip() == "[]"
+
+
+def test_run_path_imports_no_typer_pyarrow_deltalake_or_prefect(tmp_path: Path) -> None:
+    """A whole run of the lean front end, in a fresh interpreter, loads only what it needs."""
+    unwanted = ("typer", "click", "pyarrow", "deltalake", "prefect", "scipy")
+    code = (
+        "import sys, flows.cli_dedup as c; "
+        f"code = c.main([{str(INBOX / 'docs-a.jsonl')!r}, '--out', {str(tmp_path)!r}, '--json']); "
+        f"print(code, [m for m in {unwanted!r} if m in sys.modules], file=sys.stderr)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stderr.strip() == "0 []"
+    assert json.loads(out.stdout)["documents"] == 428
+    assert (tmp_path / "survivors.parquet").is_file()
+
+
+def test_python_m_runs_the_lean_front_end(tmp_path: Path) -> None:
+    """``python -m flows.cli_dedup`` as a real process: one JSON object on stdout, exit 0."""
+    cmd = [sys.executable, "-m", "flows.cli_dedup", str(INBOX / "docs-a.jsonl"), "--out", str(tmp_path), "--json"]
+    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr
+    summary = json.loads(out.stdout)
+    assert summary["documents"] == 428 and summary["workers"] >= 1
+    assert set(summary["timings"]) == {"start_and_read", "dedup", "write"}
+    assert pl.read_parquet(tmp_path / "survivors.parquet").height == 428 - summary["removed"]
+
+
+def test_wellspring_dedup_typer_command_matches_the_lean_one(docs_f: Path, tmp_path: Path) -> None:
+    """The typer command ``flows/cli.py`` registers runs the same code: same survivors, same errors."""
+    from flows.cli import app
+
+    inputs = [str(INBOX / "docs-a.jsonl"), str(docs_f)]
+    result = CliRunner().invoke(app, ["dedup", *inputs, "--out", str(tmp_path / "typer"), "--json", "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    code, _, _ = _run(*inputs, "--out", str(tmp_path / "lean"), "--json")
+    assert code == 0
+    typer_survivors = pl.read_parquet(tmp_path / "typer" / "survivors.parquet")
+    assert typer_survivors.equals(pl.read_parquet(tmp_path / "lean" / "survivors.parquet"))
+    assert json.loads(result.stdout)["removed"] >= len(NEAR_COPIES)
+    bad = CliRunner().invoke(app, ["dedup", inputs[0], "--out", str(tmp_path / "x"), "--num-perm", "1"])
+    assert bad.exit_code == 1 and bad.stdout == "" and bad.stderr.startswith("error: --num-perm")
