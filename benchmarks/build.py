@@ -1,17 +1,20 @@
 """Dataset build at 1M reservoir documents, against a uniform polars sample writing the same shards.
 
-``python -m benchmarks.build [--quick] [--no-peer] [--no-metrics] [--clusters model|hash] [--work DIR]``
+``python -m benchmarks.build [--quick] [--no-peer] [--no-bare] [--before REV] [--clusters model|hash] [--work DIR]``
 draws a 100k-document build (``tasks.core.build.assemble.build_dataset`` with ``BuildConfig(size=100_000,
 seed=0)``) from a 1M-document reservoir, each contender in a fresh process (so its peak RSS is its own):
 
-* **ours**: ``build_dataset`` as the ``wellspring build`` task calls it (no diversity metrics), its phases
-  timed by wrapping the functions it calls: reading the candidates, the sampling weights (``rarity`` apart),
-  sampling, writing the shards, the manifest counts, the card and Croissant file, and recording the build;
+* **ours**: ``build_dataset`` as the ``wellspring build`` task calls it (with its default diversity metrics
+  of the build and of the reservoir in the manifest), its phases timed by wrapping the functions it calls:
+  reading the candidates (with the word buckets rarity needs), rarity, the other sampling weights, sampling,
+  reading the chosen texts back, writing the shards, the manifest counts, the diversity metrics, the card and
+  Croissant file, and recording the build;
 * **ours again**: the same build with the same seed into another folder; its shards must be byte-identical
   (the sha256 of every shard is compared);
-* **ours + metrics**: the same build with ``metrics=`` the diversity set metrics (``set_metrics`` on the build
-  and on the whole candidate pool), which ``build_dataset`` accepts but the CLI does not pass: what opting
-  in would cost;
+* **ours, no metrics**: the same build with ``metrics=`` a function measuring nothing: what the metrics cost;
+* **before** (``--before REV``): the same default build by the code of git revision ``REV`` (a ``git archive``
+  of it, extracted under ``--work``, run with the same interpreter), so a change is measured against its
+  predecessor in the same run; its shards should equal ours (same rules, same seed);
 * **peer**: read the same reservoir version with ``pl.scan_delta``, ``DataFrame.sample(n, seed=0)``, then
   the same ``write_shards`` (zstd-9 Parquet, sha256 per shard).
 
@@ -54,7 +57,7 @@ SEED = 0
 STAND_IN_CLUSTERS = 64
 SETUP = "build-bench-v1"  # bump when the reservoir set-up changes, so the cached data root is rebuilt
 COPY0 = "human.parquet#copy0"
-PHASES = ["candidates", "weights", "rarity", "sampling", "shards", "manifest", "card", "metrics", "record"]
+PHASES = ["candidates", "weights", "rarity", "sampling", "texts", "shards", "manifest", "card", "metrics", "record"]
 
 
 def plan(quick: bool, clusters: str) -> dict[str, Any]:
@@ -80,7 +83,7 @@ def _assignments(copy0: Any, clusters: str) -> Any:
         out = copy0.select(
             "position",
             ids.alias("cluster_id"),
-            ((pl.col("position").hash(seed=2) >> 11).cast(pl.Float64) / float(1 << 53)).alias("novelty"),
+            ((pl.col("position").hash(seed=2) // (1 << 11)).cast(pl.Float64) / float(1 << 53)).alias("novelty"),
         )
         return out.with_columns((pl.len().over("cluster_id") / pl.len()).alias("cluster_share"))
     from tasks.core.diversity import DiversityConfig, fit_and_assign
@@ -166,21 +169,6 @@ class Phases:
         setattr(module, attr, timed)
 
 
-def _diversity_metrics() -> Any:
-    import polars as pl
-
-    from tasks.core.diversity import DiversityConfig, set_metrics
-
-    cfg = DiversityConfig()
-
-    def metrics(frame: pl.DataFrame) -> dict[str, float]:
-        clusters = frame["cluster_id"] if "cluster_id" in frame.columns else None
-        values = set_metrics(frame["text"], cfg, clusters=clusters).to_dict()
-        return {k: float(v) for k, v in values.items() if isinstance(v, int | float)}
-
-    return metrics
-
-
 def child_ours(home: Path, out: Path, size: int, with_metrics: bool) -> dict[str, Any]:
     started = time.perf_counter()
     from tasks.core.build import assemble, sampling
@@ -192,23 +180,34 @@ def child_ours(home: Path, out: Path, size: int, with_metrics: bool) -> dict[str
     phases.wrap(assemble, "reservoir_candidates", "candidates")
     phases.wrap(assemble, "weighted_sample", "sampling")
     phases.wrap(sampling, "weights", "weights")
-    phases.wrap(sampling, "rarity", "rarity")
+    phases.wrap(sampling, "rarity_from_buckets", "rarity")
     phases.wrap(assemble, "uniform_keys", "shuffle")
+    phases.wrap(assemble, "reservoir_texts", "texts")
     phases.wrap(assemble, "write_shards", "shards")
     phases.wrap(assemble, "_manifest", "manifest")
     phases.wrap(assemble, "dataset_card", "card")
     phases.wrap(assemble, "croissant", "card")
     phases.wrap(assemble, "record", "record")
-    metrics = None
-    if with_metrics:
-        inner = _diversity_metrics()
+    default_metrics = assemble.diversity_metrics
 
-        def metrics(frame: Any) -> dict[str, float]:
+    def timed_metrics(root: Any) -> Any:
+        inner = default_metrics(root)
+
+        def measure(frame: Any) -> dict[str, float]:
             t0 = time.perf_counter()
             try:
                 return inner(frame)
             finally:
                 phases.seconds["metrics"] += time.perf_counter() - t0
+
+        return measure
+
+    assemble.diversity_metrics = timed_metrics
+
+    def measure_nothing(frame: Any) -> dict[str, float]:
+        return {}
+
+    metrics = None if with_metrics else measure_nothing
 
     shutil.rmtree(out, ignore_errors=True)
     t0 = time.perf_counter()
@@ -221,6 +220,7 @@ def child_ours(home: Path, out: Path, size: int, with_metrics: bool) -> dict[str
         "weights (excl. rarity)": s["weights"] - s["rarity"],
         "rarity": s["rarity"],
         "sampling": s["sampling"] - s["weights"] + s["shuffle"],
+        "texts": s["texts"],
         "shards": s["shards"],
         "manifest": s["manifest"],
         "card + croissant": s["card"],
@@ -242,8 +242,30 @@ def child_ours(home: Path, out: Path, size: int, with_metrics: bool) -> dict[str
             for x in manifest["shards"]
         ],
         "diversity": manifest.get("diversity"),
+        "diversity_reservoir_sample": manifest.get("diversity_reservoir_sample"),
         "peak_rss_mb": peak_rss_mb(),
     }
+
+
+def before_tree(rev: str, work: Path) -> Path:
+    """The source tree of git revision ``rev`` (a ``git archive``), extracted once under ``work``."""
+    import subprocess
+    import tarfile
+
+    sha = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "--verify", f"{rev}^{{commit}}"], capture_output=True, text=True
+    )
+    if sha.returncode:
+        raise Skip(f"--before {rev}: not a commit of {REPO} ({sha.stderr.strip()})")
+    tree = work / f"before-{sha.stdout.strip()[:12]}"
+    if not (tree / "benchmarks" / "build.py").is_file():
+        archive = subprocess.run(
+            ["git", "-C", str(REPO), "archive", sha.stdout.strip()], capture_output=True, check=True
+        )
+        tree.mkdir(parents=True, exist_ok=True)
+        with tarfile.open(fileobj=__import__("io").BytesIO(archive.stdout)) as tar:
+            tar.extractall(tree, filter="data")
+    return tree
 
 
 def child_peer(home: Path, version: int, out: Path, size: int) -> dict[str, Any]:
@@ -365,6 +387,26 @@ def _targets(result: dict[str, Any]) -> list[dict[str, Any]]:
                 "verdict": "met" if same else "missed",
             }
         )
+    before = runs.get("before", {}).get("report", {})
+    if before:
+        same = [s["sha256"] for s in ours["report"]["shards"]] == [s["sha256"] for s in before["shards"]]
+        out.append(
+            {
+                "what": f"same shards as the code of {result.get('before')} (same rules, same seed)",
+                "measured": f"{len(before['shards'])} shards {'identical' if same else 'DIFFER'}",
+                "identical": same,
+                "verdict": "met" if same else "missed",
+            }
+        )
+        for what, key in (("process wall s", "wall_seconds"), ("peak RSS MiB", "peak_rss_mb")):
+            was, now = runs["before"]["process"][key], ours["process"][key]
+            out.append(
+                {
+                    "what": f"{what}: before -> ours",
+                    "measured": f"{was:,.1f} -> {now:,.1f} ({now / was:.2f}x)",
+                    "verdict": "reported",
+                }
+            )
     peer = runs.get("peer", {}).get("report", {})
     if peer:
         ratio = ours["report"]["build_seconds"] / peer["build_seconds"]
@@ -381,7 +423,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.build", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="sizes / 10: a 10k build from a 100k reservoir")
     parser.add_argument("--no-peer", action="store_true", help="skip the polars uniform-sample peer")
-    parser.add_argument("--no-metrics", action="store_true", help="skip the build with diversity metrics")
+    parser.add_argument("--no-bare", action="store_true", help="skip the build without diversity metrics")
+    parser.add_argument("--before", metavar="REV", help="also run the build of git revision REV (e.g. HEAD~3)")
     parser.add_argument(
         "--clusters", choices=["model", "hash"], default="model", help="cluster ids from the diversity model or a hash"
     )
@@ -390,7 +433,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--home", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--version", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--metrics", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--bare", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     p = plan(args.quick, args.clusters)
     work = args.work.resolve()
@@ -402,7 +445,7 @@ def main(argv: list[str] | None = None) -> int:
             emit({"skip": str(e)})
         return 0
     if args.child == "ours":
-        emit(child_ours(args.home, args.out, p["build"], args.metrics))
+        emit(child_ours(args.home, args.out, p["build"], not args.bare))
         return 0
     if args.child == "peer":
         emit(child_peer(args.home, args.version, args.out, p["build"]))
@@ -424,18 +467,23 @@ def main(argv: list[str] | None = None) -> int:
     folder = home.parent
     result: dict[str, Any] = {"command": command, "plan": p, "setup": setup, "load_before": load_average(), "runs": {}}
     timeout = 600 if args.quick else 3600
-    contenders = [("ours", ["--child", "ours", "--out", str(folder / "out-1")])]
-    contenders.append(("ours again", ["--child", "ours", "--out", str(folder / "out-2")]))
+    result["before"] = args.before
+    contenders = [("ours", [*base, "--child", "ours", "--out", str(folder / "out-1")])]
+    contenders.append(("ours again", [*base, "--child", "ours", "--out", str(folder / "out-2")]))
+    if not args.no_bare:
+        contenders.append(("ours, no metrics", [*base, "--child", "ours", "--bare", "--out", str(folder / "out-3")]))
+    if args.before:
+        tree = before_tree(args.before, work)
+        # run in the old tree (cwd first on sys.path); exec keeps the measured child the Python process
+        old = ["sh", "-c", 'cd "$0" && exec "$@"', str(tree), *base, "--child", "ours"]
+        contenders.append(("before", [*old, "--out", str(folder / "out-before")]))
     if not args.no_peer:
-        contenders.append(
-            ("peer", ["--child", "peer", "--out", str(folder / "out-peer"), "--version", str(setup["version"])])
-        )
-    if not args.no_metrics:
-        contenders.append(("ours + metrics", ["--child", "ours", "--metrics", "--out", str(folder / "out-3")]))
+        peer = ["--child", "peer", "--out", str(folder / "out-peer"), "--version", str(setup["version"])]
+        contenders.append(("peer", [*base, *peer]))
     ok = True
     for name, extra in contenders:
         print(f"{name}: {p['build']:,} of {setup['documents']:,}", flush=True)
-        run = measure([*base, "--home", str(home), *extra], timeout=timeout)
+        run = measure([*extra, "--home", str(home)], timeout=timeout)
         result["runs"][name] = {"process": run.process(), "report": run.report}
         if not run.ok:
             ok = False
@@ -462,20 +510,29 @@ def main(argv: list[str] | None = None) -> int:
         result["notes"].append(
             "Because every text occurs in 8-9 copies, almost no word is used by <= rare_df = 2 documents: rarity "
             "is ~0 for nearly every document here, but its cost (tokenising the first 1,000 characters of every "
-            "candidate twice) does not depend on the values."
+            "candidate) does not depend on the values."
         )
     result["notes"] += [
         "Wall vs CPU: with a load average far above 2 on 2 cores, a process waits for the CPUs, so wall seconds "
         "are upper bounds and CPU seconds show the work itself.",
-        "Phases come from wrapping the functions build_dataset calls: candidates = reservoir_candidates (Delta "
-        "scan, filter, sort by doc_id); weights = sampling.weights minus rarity; sampling = weighted_sample minus "
-        "weights, plus the final shuffle's keys; shards = write_shards (zstd-9 + sha256); manifest = counts per "
-        "source/cluster/licence/language; record = the builds-table append; other = the rest (concat, shuffle "
-        "sort, folder rename).",
-        "The peer samples uniformly (no weights, no per-source cap, no manifest/card/record) and writes the same "
-        "shards with the same write_shards; ratio = ours build s / peer build s.",
-        "'ours + metrics' passes metrics= (diversity set metrics of the build and of the whole candidate pool), "
-        "which the CLI/flow does not; it shows what opting in costs.",
+        "Phases come from wrapping the functions build_dataset calls: candidates = reservoir_candidates (one "
+        "streaming Delta scan: filter, metadata columns, text length and the word buckets of the first 1,000 "
+        "characters; the texts are dropped as it streams); rarity = rarity_from_buckets (document frequencies and "
+        "shares, numpy); weights = sampling.weights minus rarity; sampling = weighted_sample minus weights, plus "
+        "the final shuffle's keys; texts = reservoir_texts (a second streaming scan keeping the texts of the "
+        "chosen documents and of the metrics sample, a semi-join on doc_id); shards = write_shards (zstd-9 + "
+        "sha256); manifest = counts per source/cluster/licence/language; metrics = the diversity metrics of the "
+        "build and of the reservoir sample; record = the builds-table append; other = the rest (metrics sample, "
+        "joins, shuffle sort, folder rename). The 'before' row's phases come from that revision's own benchmark "
+        "child (its candidates phase read every text; its metrics ran inside 'other', on the whole pool).",
+        "The reservoir's diversity metrics are measured on a uniform sample of the pool big enough for every "
+        "sample-bounded metric (16 bytes per lexical token, 2x the gzip sample, 2x the Vendi sample: "
+        f"{result['runs'].get('ours', {}).get('report', {}).get('diversity_reservoir_sample') or 0:,} "
+        "documents here); before, they were measured on all texts of the pool.",
+        "'ours, no metrics' passes metrics= a function measuring nothing: the difference to 'ours' is what the "
+        "default manifest metrics cost.",
+        "The peer samples uniformly (no weights, no per-source cap, no manifest/card/record/metrics) and writes "
+        "the same shards with the same write_shards; ratio = build s / peer build s.",
         "Single runs on a shared 2-core machine: expect 10-30 % noise between repeats.",
     ]
     tag = ".quick" if args.quick else ""

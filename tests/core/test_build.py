@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
 
 from tasks.core import reservoir
-from tasks.core.build.assemble import build_dataset, list_builds
+from tasks.core.build.assemble import build_dataset, list_builds, reservoir_candidates, reservoir_texts
 from tasks.core.build.outputs import VerificationFailed, verify
-from tasks.core.build.sampling import BuildRefused
+from tasks.core.build.sampling import WORDS, BuildRefused, rarity, rarity_from_buckets
 from tasks.core.config import BuildConfig
 from tasks.core.storage import DataRoot
 from tests.conftest import SAMPLE
@@ -30,7 +31,7 @@ def filled(root: DataRoot) -> DataRoot:
     return root
 
 
-def checksums(manifest: dict) -> list[str]:  # type: ignore[type-arg]
+def checksums(manifest: dict[str, Any]) -> list[str]:
     return [s["sha256"] for s in manifest["shards"]]
 
 
@@ -122,7 +123,10 @@ def test_dataset_card_and_croissant_describe_the_build(filled: DataRoot, tmp_pat
     assert {"doc_id", "text", "p_human", "license"} <= fields
     assert doc["rai:hasSyntheticData"] is False and doc["rai:dataCollection"]
     diversity = manifest["diversity"]
-    assert diversity["vendi_score"]["build"] > 1 and diversity["documents"]["reservoir"] > 300
+    assert diversity["vendi_score"]["build"] > 1
+    # the reservoir is measured on a uniform sample, but counted whole
+    assert diversity["documents"]["reservoir"] == reservoir.stats(filled)["documents"] > 300
+    assert 0 < manifest["diversity_reservoir_sample"] <= diversity["documents"]["reservoir"]
     assert "vendi_score" in card
 
 
@@ -175,3 +179,18 @@ def test_build_keeps_more_clusters_and_tail_vocabulary_than_uniform_sampling(roo
         wins["vocabulary_size"] += m_ours.vocabulary_size > m_plain.vocabulary_size
         wins["tail_mass"] += m_ours.tail_mass > m_plain.tail_mass
     assert wins == {"cluster_entropy": 3, "vocabulary_size": 3, "tail_mass": 3}
+
+
+def test_candidates_come_without_text_and_give_the_same_rarity_as_the_texts(filled: DataRoot) -> None:
+    version = filled.ref("reservoir").version
+    assert version is not None
+    pool = reservoir_candidates(filled, version)
+    assert "text" not in pool.columns and pool.height == reservoir.stats(filled)["documents"]
+    texts = reservoir_texts(filled, version, pool["doc_id"])
+    aligned = pool.join(texts, on="doc_id", how="left", maintain_order="left")
+    assert aligned["text"].null_count() == 0
+    assert (aligned["text"].str.len_bytes() == aligned["text_bytes"]).all()
+    from_buckets = rarity_from_buckets(pool[WORDS], chunk=97)  # several chunks, uneven
+    assert from_buckets.max() > 0 and (from_buckets == rarity(aligned["text"])).all()
+    some = reservoir_texts(filled, version, pool["doc_id"].head(5))
+    assert sorted(some["doc_id"]) == sorted(pool["doc_id"].head(5))

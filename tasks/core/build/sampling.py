@@ -13,8 +13,8 @@ The rules, each from the literature on training on generated data:
   diversity clusters with a temperature, so a cluster of size ``n_c`` gets mass
   ``∝ n_c ** cluster_temperature`` instead of ``∝ n_c``, and novel documents get
   ``1 + novelty_boost · novelty``.
-* **Keep rare words**: ``rarity`` is the share of a document's distinct words that at most
-  ``rare_df`` documents of the candidate pool use; the weight grows by ``1 + rarity_boost · rarity``,
+* **Keep rare words**: ``rarity`` is the share of a document's distinct words (in its first
+  1,000 characters) that at most ``rare_df`` documents of the candidate pool use; the weight grows by ``1 + rarity_boost · rarity``,
   so the lexical tail survives sampling (measured: more vocabulary and tail mass than uniform
   sampling of the same size, see the tests).
 * **Per-source caps**: no source exceeds ``max_source_share`` of the build.
@@ -48,45 +48,48 @@ def uniform_keys(doc_ids: pl.Series, seed: int) -> np.ndarray:
 
 
 _BUCKETS = 1 << 24
+WORDS = "_words"  # the column of word buckets a pool may carry instead of its texts
+RARITY_CHARS = 1_000
 
 
-def rarity(texts: pl.Series, chars: int = 1_000, rare_df: int = 2, chunk: int = 100_000) -> np.ndarray:
-    """Share of each text's distinct words (in its first ``chars`` characters) that at most
-    ``rare_df`` texts of ``texts`` use. Words are hashed into 2^24 buckets.
+def word_buckets(text: pl.Expr, chars: int = RARITY_CHARS) -> pl.Expr:
+    r"""Each text's distinct words (lower-cased ``\w+`` in its first ``chars`` characters), hashed into
+    2^24 buckets: a ``List[UInt32]`` per text (null for a null text).
 
-    Each text is tokenised once, ``chunk`` texts at a time on Polars' streaming engine (which
-    spreads the regex over the cores). What is kept between the passes is each text's distinct
-    words as uint32 buckets, grouped by text, and the number of them per text (~44 words per text
-    in the shared corpus: ~180 MB at 1M texts); document frequencies and shares are numpy counts."""
-    n = len(texts)
+    It is a plain expression so that a streaming scan can compute it batch by batch and drop the text:
+    ~44 words per text in the shared corpus, ~180 MB at 1M texts instead of the texts themselves."""
+    words = text.str.slice(0, chars).str.to_lowercase().str.extract_all(r"\w+").list.unique()
+    return words.list.eval((pl.element().hash(seed=0) % _BUCKETS).cast(pl.UInt32))
+
+
+def rarity_from_buckets(words: pl.Series, rare_df: int = 2, chunk: int = 100_000) -> np.ndarray:
+    """Share of each text's word buckets (see :func:`word_buckets`) that at most ``rare_df`` texts of
+    ``words`` use. Two numpy passes of ``chunk`` texts each (document frequencies, then shares), so the
+    temporaries stay at a few MB whatever the number of texts."""
+    n = len(words)
     df = np.zeros(_BUCKETS, dtype=np.int32)
-    parts = []
     for start in range(0, n, chunk):
-        size = min(chunk, n - start)
-        pairs = (
-            pl.LazyFrame({"t": texts.slice(start, size)})
-            .with_row_index("d")
-            .select("d", pl.col("t").str.slice(0, chars).str.to_lowercase().str.extract_all(r"\w+").list.unique())
-            .explode("t")
-            .drop_nulls("t")
-            .select("d", (pl.col("t").hash(seed=0) % _BUCKETS).cast(pl.UInt32).alias("b"))
-            .collect(engine="streaming")
-        )
-        d, b = pairs["d"].to_numpy(), pairs["b"].to_numpy()
-        if np.any(d[1:] < d[:-1]):  # group each text's words together whatever order the engine chose
-            b = b[np.argsort(d, kind="stable")]
-        df += np.bincount(b, minlength=_BUCKETS).astype(np.int32)
-        parts.append((np.bincount(d, minlength=size), b))
+        flat = words.slice(start, chunk).explode().drop_nulls().to_numpy()
+        df += np.bincount(flat, minlength=_BUCKETS).astype(np.int32)
     out = np.zeros(n, dtype=np.float64)
-    start = 0
-    for words, b in parts:
-        ends = np.cumsum(words)
-        rare = np.concatenate(([0], np.cumsum(df[b] <= rare_df)))
-        out[start : start + len(words)] = np.divide(
-            rare[ends] - rare[ends - words], words, out=np.zeros(len(words)), where=words > 0
+    for start in range(0, n, chunk):
+        part = words.slice(start, chunk)
+        counts = part.list.len().fill_null(0).to_numpy()
+        flat = part.explode().drop_nulls().to_numpy()  # row order: each text's buckets are contiguous
+        ends = np.cumsum(counts)
+        rare = np.concatenate(([0], np.cumsum(df[flat] <= rare_df)))
+        out[start : start + len(counts)] = np.divide(
+            rare[ends] - rare[ends - counts], counts, out=np.zeros(len(counts)), where=counts > 0
         )
-        start += len(words)
     return out
+
+
+def rarity(texts: pl.Series, chars: int = RARITY_CHARS, rare_df: int = 2) -> np.ndarray:
+    """Share of each text's distinct words (in its first ``chars`` characters) that at most
+    ``rare_df`` texts of ``texts`` use; words are hashed into 2^24 buckets. For texts already in memory;
+    a reservoir scan computes :func:`word_buckets` while it streams and calls :func:`rarity_from_buckets`."""
+    words = texts.to_frame("t").lazy().select(word_buckets(pl.col("t"), chars)).collect(engine="streaming")
+    return rarity_from_buckets(words.to_series(), rare_df)
 
 
 def weights(docs: pl.DataFrame, cfg: BuildConfig) -> pl.Series:
@@ -99,7 +102,9 @@ def weights(docs: pl.DataFrame, cfg: BuildConfig) -> pl.Series:
         w = w * size.pow(cfg.cluster_temperature - 1.0)
     if "novelty" in docs.columns and cfg.novelty_boost:
         w = w * (1.0 + cfg.novelty_boost * pl.col("novelty").fill_null(0.0).clip(0.0, None))
-    if "text" in docs.columns and cfg.rarity_boost:
+    if cfg.rarity_boost and WORDS in docs.columns:  # a reservoir pool: word buckets computed while scanning
+        w = w * (1.0 + cfg.rarity_boost * pl.Series(rarity_from_buckets(docs[WORDS])))
+    elif cfg.rarity_boost and "text" in docs.columns:
         w = w * (1.0 + cfg.rarity_boost * pl.Series(rarity(docs["text"])))
     return docs.select(w.alias("weight")).to_series()
 
@@ -112,7 +117,10 @@ def weighted_sample(docs: pl.DataFrame, n: int, cfg: BuildConfig, cap_column: st
     require(docs, ("doc_id",), "weighted sampling")
     u = uniform_keys(docs["doc_id"], cfg.seed)
     w = weights(docs, cfg).to_numpy()
-    keyed = docs.with_columns(pl.Series("_key", np.log(u) / np.maximum(w, 1e-12)))  # log u^(1/w): same order
+    keys = pl.Series("_key", np.log(u) / np.maximum(w, 1e-12))
+    keyed = docs.drop(WORDS, strict=False).with_columns(
+        keys
+    )  # the word buckets only serve the weights  # log u^(1/w): same order
     keyed = keyed.sort(["_key", "doc_id"], descending=[True, False])
     if cap_column and cfg.max_source_share is not None and cap_column in keyed.columns:
         cap = max(1, int(cfg.max_source_share * n))
