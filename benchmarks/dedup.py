@@ -63,7 +63,9 @@ seed. A rotated copy keeps every length and the sample's near-duplicate structur
 with the other copies (except words without letters, e.g. numbers, and non-Latin text), so the 1M
 set is ten 100k problems side by side and the work should grow linearly. (Rotating copies of the
 whole corpus instead would make the 1M set denser in near-duplicates than any 100k sample of it.) ``near_duplicates(pl.scan_parquet(path), cfg)`` runs in a child pinned to one CPU
-(the LazyFrame path: texts are streamed, never held whole); peak RSS is the child's ``ru_maxrss``.
+(the LazyFrame path: texts are streamed, never held whole); peak RSS is the child's ``ru_maxrss``. Every
+size but the largest runs three times (the median is reported): a short run sees the machine's load at
+one moment, the long one averages it. Wall and CPU seconds (the child's process time) are both reported.
 """
 
 from __future__ import annotations
@@ -133,11 +135,11 @@ def worker_scale(source: str) -> dict[str, Any]:
     from tasks.core.config import MinHashConfig
     from tasks.core.minhash import near_duplicates
 
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     out = near_duplicates(pl.scan_parquet(source), MinHashConfig(num_perm=NUM_PERM, ngram=NGRAM, threshold=THRESHOLD))
-    seconds = time.perf_counter() - start
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     removed = int((~out["survivor"]).sum())
-    return {"seconds": seconds, "docs": out.height, "removed": removed, "pairs": [], "removals": []}
+    return {"seconds": seconds, "cpu_seconds": cpu_seconds, "docs": out.height, "removed": removed}
 
 
 def _datasketch_pairs(ids: list[str], minhashes: list[Any], lsh: Any) -> list[list[str]]:
@@ -467,18 +469,23 @@ def scale_markdown(report: dict[str, Any]) -> str:
         "# Near-dedup scale benchmark",
         "",
         f"`{report['command']}` on {report['machine']}; load average before {report['load_before']}, after "
-        f"{report['load_after']}. `near_duplicates(pl.scan_parquet(...))` in a child pinned to one CPU; the "
-        "sets are a 100k corpus sample and that sample with its 9 letter-rotated copies, shuffled (see the docstring "
+        f"{report['load_after']}. `near_duplicates(pl.scan_parquet(...))` in a child pinned to one CPU (median of "
+        "3 runs for all but the largest size; CPU seconds are the child's process time, which the load of other "
+        "jobs inflates less than wall time); the sets are a 100k corpus sample and that sample with its 9 letter-rotated copies, shuffled (see the docstring "
         "of `benchmarks/dedup.py`).",
         "",
-        "| documents | seconds | docs/s | peak RSS MB | removed | time vs smallest | size vs smallest |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| documents | seconds | CPU seconds | docs/s | peak RSS MB | removed | time vs smallest "
+        "| CPU time vs smallest | size vs smallest |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     base = report["results"][0]
     for row in report["results"]:
+        cpu, base_cpu = row.get("cpu_seconds"), base.get("cpu_seconds")
+        cpu_ratio = f"{cpu / base_cpu:.2f}x" if cpu and base_cpu else ""
         lines.append(
-            f"| {row['docs']:,} | {row['seconds']:.1f} | {row['docs_per_s']:,.0f} | {row['peak_rss_mb']:,.0f} | "
-            f"{row['removed']:,} | {row['seconds'] / base['seconds']:.2f}x | {row['docs'] / base['docs']:.1f}x |"
+            f"| {row['docs']:,} | {row['seconds']:.1f} | {cpu or 0:.1f} | {row['docs_per_s']:,.0f} | "
+            f"{row['peak_rss_mb']:,.0f} | {row['removed']:,} | {row['seconds'] / base['seconds']:.2f}x | "
+            f"{cpu_ratio} | {row['docs'] / base['docs']:.1f}x |"
         )
     return "\n".join([*lines, ""])
 
@@ -491,6 +498,10 @@ def _load() -> str:
     return ", ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
+def _seconds(row: dict[str, Any]) -> float:
+    return float(row["seconds"])
+
+
 def run_scale(sizes: list[int]) -> int:
     results = []
     load_before = _load()
@@ -499,11 +510,14 @@ def run_scale(sizes: list[int]) -> int:
         print(f"benchmarks.dedup: building the scale sets {sizes} ...", file=sys.stderr, flush=True)
         _run("scale-prepare", Path(",".join(map(str, sizes))), tmp / "sizes.json")
         for n in sorted(sizes):
-            print(f"benchmarks.dedup: wellspring on {n:,} (scale) ...", file=sys.stderr, flush=True)
+            # Short runs catch the machine's load at one moment: the median of three for all but the
+            # largest size (which runs long enough to average it).
+            repeats = 1 if n == max(sizes) else 3
+            print(f"benchmarks.dedup: wellspring on {n:,} (scale, {repeats} runs) ...", file=sys.stderr, flush=True)
             parquet = tmp / f"scale-{n}.parquet"
-            row = run_contender("scale", parquet, parquet, tmp)
-            row.pop("pairs", None)
-            row.pop("removals", None)
+            runs = sorted((run_contender("scale", parquet, parquet, tmp) for _ in range(repeats)), key=_seconds)
+            row = runs[len(runs) // 2]
+            row["runs_seconds"] = [round(r["seconds"], 2) for r in runs]
             results.append(row)
     report = {
         "command": "python -m benchmarks.dedup --scale --scale-docs " + ",".join(map(str, sizes)),

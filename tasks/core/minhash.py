@@ -920,7 +920,9 @@ def near_duplicates(
     sigs = np.full((cfg.num_perm, n), _MAX32, dtype=np.uint32)  # by permutation: columns are documents
     lo = 0
     with ThreadPoolExecutor(workers) if workers > 1 else contextlib.nullcontext() as pool:
-        for texts in _text_batches(docs, _CHUNK_DOCS * workers):
+        # A DataFrame is already in memory: one batch, so the threads never wait for a batch's last chunk.
+        batch = max(n, 1) if isinstance(docs, pl.DataFrame) else _CHUNK_DOCS * workers
+        for texts in _text_batches(docs, batch):
             if lo + len(texts) > n:
                 raise SchemaError("docs changed while it was read: more text rows than doc_id rows")
             _sign_into(texts, cfg, sigs[:, lo : lo + len(texts)], pool)
