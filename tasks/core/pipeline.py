@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -69,18 +70,25 @@ def ingest_stage(root: DataRoot, run_id: str, files: list[InputFile], cfg: Inges
     return ingest_files(root, run_id, todo, cfg)
 
 
-def quality_stage(root: DataRoot, run_id: str, cfg: QualityConfig) -> StageResult:
-    """Drop records that fail a quality rule, with ``low_quality:<rule>`` as the reason."""
-    verdicts = quality_verdicts(decisions.alive(root, run_id), cfg).collect(engine="streaming")
+def _alive(root: DataRoot, run_id: str, inputs: Sequence[str] | None) -> pl.LazyFrame:
+    """:func:`decisions.alive`, restricted to the records of ``inputs`` files (one shard) when given."""
+    alive = decisions.alive(root, run_id)
+    return alive if inputs is None else alive.filter(pl.col("input").is_in(list(inputs)))
+
+
+def quality_stage(root: DataRoot, run_id: str, cfg: QualityConfig, inputs: Sequence[str] | None = None) -> StageResult:
+    """Drop records that fail a quality rule, with ``low_quality:<rule>`` as the reason (of the
+    ``inputs`` shard only, when given)."""
+    verdicts = quality_verdicts(_alive(root, run_id, inputs), cfg).collect(engine="streaming")
     failed = verdicts.filter(pl.col("reason").is_not_null())
     ref = decisions.record(root, run_id, "quality", decisions.DROPPED, failed)
     return StageResult("quality", verdicts.height, _counts(failed), wrote=[ref])
 
 
-def pii_stage(root: DataRoot, run_id: str, cfg: PiiConfig) -> StageResult:
+def pii_stage(root: DataRoot, run_id: str, cfg: PiiConfig, inputs: Sequence[str] | None = None) -> StageResult:
     """With ``pii.mode = drop``, drop records holding personal data as ``pii:<kind>`` (first kind
     found). Redaction, the default, happens at the commit, so dedup still sees the original text."""
-    batch = decisions.alive(root, run_id).select("record_id", "doc_id", "text")
+    batch = _alive(root, run_id, inputs).select("record_id", "doc_id", "text")
     if cfg.mode != "drop":
         return StageResult("pii", 0)
     found = batch.with_columns(pii_counts(pl.col("text"), cfg.kinds)).collect()
@@ -138,12 +146,14 @@ def near_dedup_stage(root: DataRoot, run_id: str, cfg: MinHashConfig) -> StageRe
     return StageResult("near_dedup", batch.height, _counts(removed), wrote=wrote)
 
 
-def provenance_stage(root: DataRoot, run_id: str, cfg: ProvenanceConfig) -> StageResult:
-    """Score every surviving record: ``p_human`` and the evidence behind it (metadata signals and,
-    once a model is trained, the text classifier), written to ``scores``. Admission applies the
-    threshold."""
+def provenance_stage(
+    root: DataRoot, run_id: str, cfg: ProvenanceConfig, inputs: Sequence[str] | None = None
+) -> StageResult:
+    """Score every surviving record (of the ``inputs`` shard, when given): ``p_human`` and the
+    evidence behind it (metadata signals and, once a model is trained, the text classifier), written
+    to ``scores``. Admission applies the threshold."""
     columns = ["record_id", "doc_id", "text", "source", "url", "domain", "fetched_at", "created_at", "license", "meta"]
-    batch = decisions.alive(root, run_id).select(columns).collect()
+    batch = _alive(root, run_id, inputs).select(columns).collect()
     if batch.height == 0:
         return StageResult("provenance", 0)
     model = provenance.load_model(root, cfg.model_version) if provenance.versions(root) else None
@@ -159,37 +169,89 @@ def diversity_stage(root: DataRoot, run_id: str, cfg: DiversityConfig) -> StageR
     cluster cannot take (``quota:cluster``).
 
     The model is the latest stored one; it is refit on the reservoir when the reservoir has grown
-    past ``refresh_factor`` (or fit on this batch when the reservoir is still empty).
+    past ``refresh_factor`` (or fit on this batch when the reservoir is still empty). On a cluster
+    the three parts run separately: :func:`diversity_model_stage` once, :func:`diversity_assign_stage`
+    per shard, :func:`diversity_quota_stage` once.
     """
-    batch = decisions.alive(root, run_id).select("record_id", "doc_id", "text").collect()
-    if batch.height == 0:
-        return StageResult("diversity", 0)
+    considered = _alive_count(root, run_id)
+    model = _diversity_model(root, run_id, cfg) if considered else None
+    if model is None:
+        return StageResult("diversity", considered)
+    assigned, scores_ref = _assign(root, run_id, model, None)
+    drops, ref = _quota_drops(root, run_id, cfg, model, assigned)
+    return StageResult("diversity", assigned.height, _counts(drops), wrote=[scores_ref, ref])
+
+
+def diversity_model_stage(root: DataRoot, run_id: str, cfg: DiversityConfig) -> int | None:
+    """The version of the diversity model this run assigns with: the latest, refit on the reservoir
+    when it grew past ``refresh_factor``, or fit on the batch while the reservoir is still empty.
+    ``None`` when there is nothing to assign or nothing to fit on yet (no model, under two records)."""
+    model = _diversity_model(root, run_id, cfg) if _alive_count(root, run_id) else None
+    return None if model is None else model.info.version
+
+
+def _alive_count(root: DataRoot, run_id: str) -> int:
+    return int(decisions.alive(root, run_id).select(pl.len()).collect().item())
+
+
+def _diversity_model(root: DataRoot, run_id: str, cfg: DiversityConfig) -> diversity.DiversityModel | None:
     in_reservoir = _reservoir_size(root)
     model = diversity.latest_model(root)
     if diversity.needs_refresh(model, in_reservoir, cfg):
         if in_reservoir >= cfg.n_clusters:
             model = diversity.fit_reservoir(root, cfg)
-        elif model is None and batch.height < 2:
-            return StageResult("diversity", batch.height)  # nothing to fit clusters on yet; later runs will
         elif model is None:
-            model = diversity.save_model(root, diversity.fit_model(batch.select("doc_id", "text").sort("doc_id"), cfg))
-    assert model is not None
+            batch = decisions.alive(root, run_id).select("doc_id", "text").collect()
+            if batch.height < 2:
+                return None  # nothing to fit clusters on yet; later runs will
+            model = diversity.save_model(root, diversity.fit_model(batch.sort("doc_id"), cfg))
+    return model
+
+
+def _assign(
+    root: DataRoot, run_id: str, model: diversity.DiversityModel, inputs: Sequence[str] | None
+) -> tuple[pl.DataFrame, TableRef]:
+    batch = _alive(root, run_id, inputs).select("record_id", "doc_id", "text").collect()
     assigned = diversity.assign(batch.select("doc_id", "text"), model).join(
         batch.select("record_id", "doc_id"), on="doc_id"
     )
-    version = model.info.version
-    wrote = [
-        decisions.record_scores(
-            root,
-            run_id,
-            "diversity",
-            assigned.select("record_id", "doc_id", "cluster_id", "novelty", "cluster_share").with_columns(
-                pl.lit(version, dtype=pl.Int64).alias("model_version")
-            ),
-        )
-    ]
+    rows = assigned.select("record_id", "doc_id", "cluster_id", "novelty", "cluster_share").with_columns(
+        pl.lit(model.info.version, dtype=pl.Int64).alias("model_version")
+    )
+    return assigned, decisions.record_scores(root, run_id, "diversity", rows)
+
+
+def diversity_assign_stage(root: DataRoot, run_id: str, version: int, inputs: Sequence[str] | None) -> StageResult:
+    """Cluster and novelty of the surviving records of ``inputs`` (one shard) with model ``version``,
+    written to ``scores``."""
+    assigned, ref = _assign(root, run_id, diversity.load_model(root, version), inputs)
+    return StageResult("diversity", assigned.height, wrote=[ref])
+
+
+def diversity_quota_stage(root: DataRoot, run_id: str, cfg: DiversityConfig, version: int) -> StageResult:
+    """Drop what an over-full cluster cannot take (``quota:cluster``), from the scores the shards
+    wrote with model ``version`` (the run's ``cluster_id`` and ``novelty`` columns only)."""
+    assigned = (
+        decisions.run_rows(root, "scores", run_id)
+        .filter((pl.col("stage") == "diversity") & (pl.col("model_version") == version))
+        .join(decisions.alive(root, run_id).select("record_id"), on="record_id", how="semi")
+        .select("record_id", "doc_id", "cluster_id", "novelty")
+        .unique("record_id", keep="first")
+        .sort("doc_id")
+        .collect()
+    )
+    if assigned.height == 0:
+        return StageResult("diversity", 0)
+    drops, ref = _quota_drops(root, run_id, cfg, diversity.load_model(root, version), assigned)
+    return StageResult("diversity", assigned.height, _counts(drops), wrote=[ref])
+
+
+def _quota_drops(
+    root: DataRoot, run_id: str, cfg: DiversityConfig, model: diversity.DiversityModel, assigned: pl.DataFrame
+) -> tuple[pl.DataFrame, TableRef]:
     # The reservoir's documents per cluster, estimated from the fit set's proportions (a refit
     # renumbers clusters, so stored cluster ids of older documents are not comparable).
+    in_reservoir = _reservoir_size(root)
     fitted = max(1, int(model.cluster_counts.sum()))
     held = {i: round(int(n) * in_reservoir / fitted) for i, n in enumerate(model.cluster_counts)}
     over = set(diversity.cluster_quota_drops(assigned, held, cfg))
@@ -199,8 +261,7 @@ def diversity_stage(root: DataRoot, run_id: str, cfg: DiversityConfig) -> StageR
         pl.lit("quota:cluster").alias("reason"),
         pl.format('{{"cluster_id":{}}}', "cluster_id").alias("detail"),
     )
-    wrote.append(decisions.record(root, run_id, "diversity", decisions.DROPPED, drops))
-    return StageResult("diversity", batch.height, _counts(drops), wrote=wrote)
+    return drops, decisions.record(root, run_id, "diversity", decisions.DROPPED, drops)
 
 
 def _reservoir_size(root: DataRoot) -> int:

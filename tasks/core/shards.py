@@ -23,7 +23,10 @@ import polars as pl
 import pyarrow as pa
 
 from tasks.core import decisions, schema
+from tasks.core.config import IngestConfig
+from tasks.core.ingest import IngestResult
 from tasks.core.ledger import InputFile
+from tasks.core.pipeline import ingest_stage
 from tasks.core.storage import DataRoot, TableRef
 
 MiB = 1024 * 1024
@@ -141,6 +144,59 @@ def work_shards(root: DataRoot, run_id: str, max_bytes: int = DEFAULT_SHARD_BYTE
 def shard_rows(root: DataRoot, run_id: str, shard: Shard) -> pl.LazyFrame:
     """The run's ``raw`` rows that came from ``shard``'s files."""
     return decisions.run_rows(root, "raw", run_id).filter(pl.col("input").is_in(shard.inputs))
+
+
+def ingest_shard(root: DataRoot, run_id: str, shard: Shard, cfg: IngestConfig) -> IngestResult:
+    """Ingest one shard's files (one ``raw`` commit); safe to retry, also after a crash between its
+    ``raw`` and ``ledger`` commits (the ledger rows of files already in ``raw`` are written then)."""
+    result = ingest_stage(root, run_id, list(shard.files), cfg)
+    _complete_ledger(root, run_id, shard)
+    return result
+
+
+def _complete_ledger(root: DataRoot, run_id: str, shard: Shard) -> None:
+    """Ledger rows for the shard's files this run wrote to ``raw`` but not to the ledger (a task
+    killed between the two commits), counted from the stored rows."""
+    done = ingested_shas(root, (f.sha256 for f in shard.files))
+    missing = [f for f in shard.files if f.sha256 not in done]
+    if not missing:
+        return
+    names = [f.name for f in missing]
+    records = dict(
+        shard_rows(root, run_id, shard)
+        .filter(pl.col("input").is_in(names))
+        .group_by("input")
+        .len()
+        .collect()
+        .iter_rows()
+    )
+    if not records:
+        return
+    rejected = dict(
+        decisions.run_rows(root, "quarantine", run_id)
+        .filter(pl.col("input").is_in(names))
+        .group_by("input")
+        .len()
+        .collect()
+        .iter_rows()
+    )
+    now = dt.datetime.now(dt.UTC)
+    rows = [
+        {
+            "input_sha256": f.sha256,
+            "input": f.name,
+            "format": None,
+            "size_bytes": f.size,
+            "records": records[f.name],
+            "quarantined": rejected.get(f.name, 0),
+            "run_id": run_id,
+            "ingested_at": now,
+        }
+        for f in missing
+        if f.name in records
+    ]
+    metadata = {"run_id": run_id, "stage": "ingest", "shard": str(shard.index)}
+    root.append("ledger", pa.Table.from_pylist(rows, schema.arrow_schema("ledger")), metadata)
 
 
 def quarantine_shard(root: DataRoot, run_id: str, shard: Shard, error: str) -> TableRef:
