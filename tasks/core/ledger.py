@@ -17,14 +17,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
-from urllib.parse import urlsplit
 
 import polars as pl
 import pyarrow.fs as pafs
 
 from tasks.core.checksums import sha256_file
-from tasks.core.errors import ConfigError, InputError
-from tasks.core.storage import DataRoot, is_remote, storage_options
+from tasks.core.errors import InputError
+from tasks.core.storage import DataRoot, is_remote, object_filesystem
 
 _BLOCK = 1 << 20
 
@@ -88,7 +87,7 @@ def open_input(source: InputFile, on_read: Callable[[int], object] | None = None
     if source.uri is None:
         raw = io.FileIO(source.path, "rb")
     else:
-        fs, key = _filesystem(source.uri)
+        fs, key = object_filesystem(source.uri)
         try:
             raw = _ArrowRaw(fs.open_input_file(key))
         except OSError as e:
@@ -111,31 +110,9 @@ def new_inputs(root: DataRoot, files: list[InputFile]) -> list[InputFile]:
     return [f for f in files if f.sha256 not in seen]
 
 
-def _filesystem(uri: str) -> tuple[pafs.FileSystem, str]:
-    """A ``pyarrow`` S3 filesystem configured from :func:`storage_options`, and the key of ``uri``."""
-    options = storage_options(uri) or {}
-    parts = urlsplit(uri)
-    kwargs: dict[str, Any] = {}
-    if options.get("AWS_ACCESS_KEY_ID") and options.get("AWS_SECRET_ACCESS_KEY"):
-        kwargs.update(access_key=options["AWS_ACCESS_KEY_ID"], secret_key=options["AWS_SECRET_ACCESS_KEY"])
-        if options.get("AWS_SESSION_TOKEN"):
-            kwargs["session_token"] = options["AWS_SESSION_TOKEN"]
-    if options.get("AWS_REGION"):
-        kwargs["region"] = options["AWS_REGION"]
-    endpoint = options.get("AWS_ENDPOINT_URL_S3") or options.get("AWS_ENDPOINT_URL")
-    if endpoint:
-        where = urlsplit(endpoint)
-        if where.scheme == "http" and options.get("AWS_ALLOW_HTTP", "").lower() != "true":
-            raise ConfigError(f"the endpoint {endpoint} is plain http: set AWS_ALLOW_HTTP=true to allow it")
-        kwargs.update(endpoint_override=where.netloc, scheme=where.scheme or "https")
-    if options.get("max_retries"):
-        kwargs["retry_strategy"] = pafs.AwsStandardS3RetryStrategy(max_attempts=int(options["max_retries"]))
-    return pafs.S3FileSystem(**kwargs), f"{parts.netloc}{parts.path}".rstrip("/")
-
-
 def _remote_files(uri: str) -> list[tuple[Path, str]]:
     """``(name, uri)`` of every object under ``uri`` (itself, if it is one object), sorted."""
-    fs, key = _filesystem(uri)
+    fs, key = object_filesystem(uri)
     scheme = uri.split("://", 1)[0]
     try:
         info = fs.get_file_info(key)
@@ -158,9 +135,9 @@ def _remote_files(uri: str) -> list[tuple[Path, str]]:
 
 def _remote_sha256(uri: str) -> tuple[str, int]:
     digest, size = hashlib.sha256(), 0
-    fs, key = _filesystem(uri)
+    fs, key = object_filesystem(uri)
     try:
-        with fs.open_input_stream(key) as stream:
+        with fs.open_input_stream(key, compression=None) as stream:  # the bytes as stored, never decompressed
             while block := stream.read(_BLOCK):
                 digest.update(block)
                 size += len(block)

@@ -18,15 +18,19 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import re
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import polars as pl
 import pyarrow as pa
-from deltalake import CommitProperties, DeltaTable, WriterProperties, write_deltalake
+import pyarrow.fs as pafs
+from deltalake import CommitProperties, DeltaTable, Transaction, WriterProperties, write_deltalake
 from deltalake.exceptions import CommitFailedError, TableNotFoundError
 from deltalake.table import TableMerger
 
@@ -60,6 +64,11 @@ S3_ENVIRONMENT = (
     "AWS_COPY_IF_NOT_EXISTS",
 )
 _OBJECT_STORE_SCHEMES = ("s3", "s3a")
+# The storage clients' own defaults, used for Wellspring's commit retries when the settings are unset.
+_DEFAULT_RETRIES, _DEFAULT_RETRY_TIMEOUT_S = 10, 180.0
+
+T = TypeVar("T")
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 @dataclass(frozen=True)
@@ -118,6 +127,29 @@ def storage_options(uri: str | os.PathLike[str], engine: str = "deltalake") -> d
         if timeout is not None:
             options["retry_timeout"] = f"{int(timeout * 1000)}ms"
     return options
+
+
+def object_filesystem(uri: str) -> tuple[pafs.FileSystem, str]:
+    """A ``pyarrow`` filesystem for the object-store ``uri``, configured from :func:`storage_options`
+    (the same settings as the tables), and the path of ``uri`` in it (``bucket/key``)."""
+    options = storage_options(uri) or {}
+    parts = urlsplit(uri)
+    kwargs: dict[str, Any] = {}
+    if options.get("AWS_ACCESS_KEY_ID") and options.get("AWS_SECRET_ACCESS_KEY"):
+        kwargs.update(access_key=options["AWS_ACCESS_KEY_ID"], secret_key=options["AWS_SECRET_ACCESS_KEY"])
+        if options.get("AWS_SESSION_TOKEN"):
+            kwargs["session_token"] = options["AWS_SESSION_TOKEN"]
+    if options.get("AWS_REGION"):
+        kwargs["region"] = options["AWS_REGION"]
+    endpoint = options.get("AWS_ENDPOINT_URL_S3") or options.get("AWS_ENDPOINT_URL")
+    if endpoint:
+        where = urlsplit(endpoint)
+        if where.scheme == "http" and options.get("AWS_ALLOW_HTTP", "").lower() != "true":
+            raise ConfigError(f"the endpoint {endpoint} is plain http: set AWS_ALLOW_HTTP=true to allow it")
+        kwargs.update(endpoint_override=where.netloc, scheme=where.scheme or "https")
+    if options.get("max_retries"):
+        kwargs["retry_strategy"] = pafs.AwsStandardS3RetryStrategy(max_attempts=int(options["max_retries"]))
+    return pafs.S3FileSystem(**kwargs), f"{parts.netloc}{parts.path}".rstrip("/")
 
 
 def _retry_settings() -> tuple[int | None, float | None]:
@@ -239,22 +271,37 @@ class DataRoot:
         data: pa.Table | pa.RecordBatchReader | pl.DataFrame,
         metadata: Mapping[str, str] | None = None,
     ) -> TableRef:
-        """Append rows as one commit (safe with concurrent appenders) and return the new version."""
+        """Append rows as one commit (safe with concurrent appenders) and return the new version.
+
+        On object storage a commit that fails on a network error is retried (:meth:`_retrying`). The
+        commit carries a Delta application transaction with a fresh id, so a retry first asks the
+        table whether the failed attempt landed after all (its answer was lost) and never appends
+        the rows twice. A streamed ``RecordBatchReader`` cannot be replayed and is written once.
+        """
         arrow: pa.Table | pa.RecordBatchReader
         arrow = data.to_arrow() if isinstance(data, pl.DataFrame) else data
         if isinstance(arrow, pa.Table):
             arrow = schema.conform(arrow, table)
-        write_deltalake(
-            self.uri(table),
-            arrow,
-            mode="append",
-            partition_by=schema.PARTITIONS.get(table),
-            schema_mode="merge",
-            commit_properties=commit_properties(metadata),
-            storage_options=self.options,
-            # Bounded row groups let streaming readers (the quality stage) hold one small group at a time.
-            writer_properties=WriterProperties(max_row_group_size=16_384),
-        )
+        app_id = f"wellspring-append-{uuid.uuid4()}" if not self.is_local else None
+
+        def write() -> None:
+            write_deltalake(
+                self.uri(table),
+                arrow,
+                mode="append",
+                partition_by=schema.PARTITIONS.get(table),
+                schema_mode="merge",
+                commit_properties=commit_properties(metadata, app_id),
+                storage_options=self.options,
+                # Bounded row groups let streaming readers (the quality stage) hold one small group at a time.
+                writer_properties=WriterProperties(max_row_group_size=16_384),
+            )
+
+        def landed() -> bool:
+            return app_id is not None and self.exists(table) and self.table(table).transaction_version(app_id) == 1
+
+        replayable = isinstance(arrow, pa.Table)
+        self._retrying(f"append to {table}", write, landed if replayable else None, attempts=None if replayable else 1)
         return self.ref(table)
 
     def insert_new(
@@ -288,10 +335,15 @@ class DataRoot:
     ) -> TableRef:
         """A Delta merge of ``rows`` (alias ``s``) into ``table`` (alias ``t``), creating the table if
         needed. Concurrent merges conflict; a conflicting commit is retried with exponential backoff,
-        re-reading the table each time, so the outcome equals some serial order."""
+        re-reading the table each time, so the outcome equals some serial order. ``clauses`` must be
+        idempotent (insert if absent, set values): on object storage a merge that fails on a network
+        error is redone."""
         arrow = schema.conform(rows.to_arrow(), table)
         uri = self.uri(table)
-        if not self.exists(table):
+
+        def create() -> None:
+            if self.exists(table):
+                return
             try:
                 DeltaTable.create(
                     uri, arrow.schema, partition_by=schema.PARTITIONS.get(table), storage_options=self.options
@@ -299,21 +351,67 @@ class DataRoot:
             except Exception:  # another writer created it first: fine, merge below
                 if not self.exists(table):
                     raise
+
+        def execute() -> None:
+            merger = self.table(table).merge(
+                arrow,
+                predicate=predicate,
+                source_alias="s",
+                target_alias="t",
+                merge_schema=True,
+                commit_properties=commit_properties(metadata),
+            )
+            clauses(merger).execute()
+
+        self._retrying(f"create {table}", create)
         for attempt in range(attempts):
             try:
-                merger = self.table(table).merge(
-                    arrow,
-                    predicate=predicate,
-                    source_alias="s",
-                    target_alias="t",
-                    merge_schema=True,
-                    commit_properties=commit_properties(metadata),
-                )
-                clauses(merger).execute()
+                # The clauses Wellspring merges with are idempotent (insert if absent, set values),
+                # so redoing a merge whose commit answer was lost changes nothing.
+                self._retrying(f"merge into {table}", execute)
                 return self.ref(table)
             except CommitFailedError:
                 time.sleep(0.05 * 2**attempt)
         raise TableError(f"could not commit to {table} after {attempts} attempts: another writer keeps winning")
+
+    def _retrying(
+        self,
+        what: str,
+        write: Callable[[], T],
+        landed: Callable[[], bool] | None = None,
+        attempts: int | None = None,
+    ) -> T | None:
+        """``write()``, retried on object storage when it fails on a storage error (connection
+        refused or reset, timeout, 5xx), with exponential backoff within :data:`RETRIES_ENV` attempts
+        and :data:`RETRY_TIMEOUT_ENV` seconds.
+
+        The storage clients retry plain reads and writes themselves, but never a Delta commit: it is
+        a conditional put, and after a lost answer nobody knows whether it landed. ``landed()``
+        answers that before each retry (``None`` is returned when it did). A local root runs
+        ``write()`` once, as before. Gives up with a :class:`TableError` naming the settings.
+        """
+        if self.is_local:
+            return write()
+        retries, timeout = _retry_settings()
+        tries = attempts if attempts is not None else 1 + (retries if retries is not None else _DEFAULT_RETRIES)
+        deadline = time.monotonic() + (timeout if timeout is not None else _DEFAULT_RETRY_TIMEOUT_S)
+        delay = 0.2
+        for attempt in range(1, tries + 1):
+            try:
+                return write()
+            except OSError as e:  # deltalake's object-store errors
+                error = e
+            if attempt == tries or time.monotonic() + delay > deadline:
+                break
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+            with contextlib.suppress(OSError):
+                if landed is not None and landed():
+                    return None
+        raise TableError(
+            f"could not {what} in {self.home} after {attempt} attempt(s): the object store did not answer "
+            f"({RETRIES_ENV} / {RETRY_TIMEOUT_ENV} set how long to keep trying): {_plain(error)}"
+        ) from error
 
     @contextlib.contextmanager
     def lock(self, name: str, timeout_s: float = 6 * 3600) -> Iterator[None]:
@@ -342,11 +440,36 @@ class DataRoot:
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
+    def publish(self, folder: Path, name: str) -> str:
+        """Copy the finished local ``folder`` (e.g. a build) to ``<home>/<name>/`` and return where
+        it is. On object storage ``manifest.json`` is uploaded last, so whoever finds the manifest
+        finds every file it lists; a local root keeps the folder where it is."""
+        if self.is_local:
+            return str(folder.resolve())
+        target = self.uri(name.strip("/"))
+        fs, base = object_filesystem(target)
+        files = sorted((p for p in folder.rglob("*") if p.is_file()), key=lambda p: (p.name == "manifest.json", p))
+        for path in files:
+            key = f"{base}/{path.relative_to(folder).as_posix()}"
+            self._retrying(f"upload {key}", lambda path=path, key=key: _upload(fs, path, key))  # type: ignore[misc]
+        return target
+
     def history(self, table: str) -> list[dict[str, Any]]:
         try:
             return self.table(table).history()
         except TableNotFoundError as e:
             raise NotFoundError(f"table {table} does not exist in {self.home}") from e
+
+
+def _upload(fs: pafs.FileSystem, path: Path, key: str) -> None:
+    with open(path, "rb") as source, fs.open_output_stream(key) as sink:
+        while block := source.read(1 << 22):
+            sink.write(block)
+
+
+def _plain(error: Exception) -> str:
+    """deltalake's multi-line, colour-coded error chain as one plain line."""
+    return " ".join(_ANSI.sub("", str(error)).replace("↳", ":").split())
 
 
 def _with_known_columns(frame: pl.LazyFrame, table: str) -> pl.LazyFrame:
@@ -358,8 +481,13 @@ def _with_known_columns(frame: pl.LazyFrame, table: str) -> pl.LazyFrame:
     return frame.with_columns(pl.lit(None, dtype=dtype).alias(name) for name, dtype in missing) if missing else frame
 
 
-def commit_properties(metadata: Mapping[str, str] | None) -> CommitProperties | None:
-    return CommitProperties(custom_metadata=dict(metadata)) if metadata else None
+def commit_properties(metadata: Mapping[str, str] | None, app_id: str | None = None) -> CommitProperties | None:
+    """Delta commit properties: ``metadata`` in the commit info, and an application transaction
+    ``app_id`` (version 1) that lets a retry tell whether this very commit already landed."""
+    if not metadata and app_id is None:
+        return None
+    transactions = [Transaction(app_id, 1)] if app_id is not None else None
+    return CommitProperties(custom_metadata=dict(metadata) if metadata else None, app_transactions=transactions)
 
 
 def versions(refs: Iterable[TableRef]) -> dict[str, int | None]:

@@ -18,8 +18,11 @@ from typing import Any
 import boto3
 import pytest
 
+from tasks.core import pipeline
 from tasks.core.storage import RETRIES_ENV, RETRY_TIMEOUT_ENV, STATE_DIR_ENV, DataRoot
+from tests.conftest import SAMPLE
 from tests.storage.proxy import ProxyProcess
+from tests.storage.reference import KEEP
 
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "wellspring-test", "AWS_SECRET_ACCESS_KEY": "wellspring-test-secret"}
 REGION = "us-east-1"
@@ -109,3 +112,23 @@ def flaky(s3_server: S3Server) -> Iterator[ProxyProcess]:
     proxy = ProxyProcess(s3_server.port)
     yield proxy
     proxy.close()
+
+
+@dataclass(frozen=True)
+class LocalReference:
+    inbox: Path
+    root: DataRoot
+
+
+@pytest.fixture(scope="session")
+def local_reference(tmp_path_factory: pytest.TempPathFactory) -> LocalReference:
+    """The small sample inbox (see ``reference.KEEP``) and a local data root after one nightly run
+    over it: the no-fault result the object-storage runs must equal. Computed once per session."""
+    base = tmp_path_factory.mktemp("local-reference")
+    inbox = base / "inbox"
+    inbox.mkdir()
+    for name in KEEP:
+        (inbox / name).write_bytes((SAMPLE / "inbox" / name).read_bytes())
+    root = DataRoot.at(base / "home")
+    pipeline.curate_inbox(root, inbox)
+    return LocalReference(inbox, root)

@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import polars as pl
 
 from tasks.core import pipeline
 from tasks.core.config import NightlyConfig
 from tasks.core.storage import DataRoot
 
-# A smaller inbox keeps the S3 tests at a few seconds; it still has every kind of outcome
-# (good rows, exact and near duplicates, quarantined lines, a gzip file).
+# Part of the shipped sample inbox (the files ``sample_inbox`` copies) keeps the S3 tests at a few
+# seconds; it still has every kind of outcome (good rows, exact and near duplicates, quarantined
+# lines, a gzip file).
 KEEP = ("docs-a.jsonl", "docs-b.jsonl.gz", "docs-c.csv", "docs-e.json", "bad-lines.jsonl", "truncated.jsonl.gz")
-
-
-def small_inbox(sample_inbox: Path) -> Path:
-    """Trim the ``sample_inbox`` copy to :data:`KEEP`, in place."""
-    for path in sample_inbox.iterdir():
-        if path.name not in KEEP:
-            shutil.rmtree(path) if path.is_dir() else path.unlink()
-    return sample_inbox
 
 
 def reservoir(root: DataRoot) -> pl.DataFrame:

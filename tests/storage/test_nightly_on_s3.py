@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import polars as pl
@@ -11,20 +12,15 @@ from polars.testing import assert_frame_equal
 from tasks.core import pipeline
 from tasks.core.errors import ConfigError
 from tasks.core.storage import STATE_DIR_ENV, DataRoot
-from tests.storage.conftest import S3Server
-from tests.storage.reference import fates, reservoir, small_inbox
-
-
-@pytest.fixture
-def inbox(sample_inbox: Path) -> Path:
-    return small_inbox(sample_inbox)
+from tests.storage.conftest import LocalReference, S3Server
+from tests.storage.reference import fates, reservoir
 
 
 def test_nightly_run_on_s3_equals_a_local_run(
-    inbox: Path, s3_root: DataRoot, tmp_path: Path, s3_server: S3Server
+    local_reference: LocalReference, s3_root: DataRoot, tmp_path: Path, s3_server: S3Server
 ) -> None:
-    local = DataRoot.at(tmp_path / "local")
-    expected = pipeline.curate_inbox(local, inbox)
+    inbox, local = local_reference.inbox, local_reference.root
+    (expected,) = [json.loads(s) for s in local.scan("runs").collect()["summary"]]
 
     summary = pipeline.curate_inbox(s3_root, inbox)
 
@@ -67,3 +63,21 @@ def test_local_state_of_an_s3_root_needs_the_setting(s3_root: DataRoot, monkeypa
         s3_root.path("models")
     with pytest.raises(ConfigError, match=STATE_DIR_ENV), s3_root.lock("nightly"):
         pass
+
+
+def test_a_finished_folder_is_published_to_the_root(s3_root: DataRoot, s3_server: S3Server, tmp_path: Path) -> None:
+    folder = tmp_path / "build"
+    (folder / "sub").mkdir(parents=True)
+    files = {"data-00000-of-00001.parquet": b"PAR1...", "manifest.json": b"{}", "sub/README.md": b"# card"}
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+
+    where = s3_root.publish(folder, "datasets/demo")
+
+    assert where == f"{s3_root.home}/datasets/demo"
+    bucket, prefix = where.removeprefix("s3://").split("/", 1)
+    client = s3_server.client()
+    stored = {o["Key"].removeprefix(prefix + "/") for o in client.list_objects_v2(Bucket=bucket)["Contents"]}
+    assert stored == set(files)
+    for name, data in files.items():
+        assert client.get_object(Bucket=bucket, Key=f"{prefix}/{name}")["Body"].read() == data
