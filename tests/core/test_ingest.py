@@ -12,12 +12,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import xxhash
+from deltalake import DeltaTable
 
 from tasks.core import pipeline
 from tasks.core.checksums import sha256_file
 from tasks.core.clean.normalize import doc_id_of
 from tasks.core.config import FieldMap, IngestConfig
-from tasks.core.ingest import FileOutcome, driver, ingest_files, read_items, readers, records
+from tasks.core.ingest import FileOutcome, delta_parts, driver, ingest_files, read_items, readers, records
 from tasks.core.ingest.items import Columns, Fields
 from tasks.core.ledger import InputFile, list_inputs, new_inputs
 from tasks.core.storage import DataRoot
@@ -272,3 +273,45 @@ def test_corpus_through_both_paths(corpus: Path, tmp_path: Path, monkeypatch: py
     part = tmp_path / "part.parquet"
     pl.read_parquet(corpus / "human.parquet").head(15_000).write_parquet(part)
     _both_paths(tmp_path / "p", part, monkeypatch)
+
+
+def test_a_run_in_many_parquet_parts_is_still_one_commit(
+    sample_inbox: Path, root: DataRoot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The raw writer's parts (tiny here, so there are many) land in one Delta commit per run, readable by
+    deltalake and Polars alike, and a second run appends to the existing table the same way."""
+    monkeypatch.setattr(delta_parts, "PART_BYTES", 1 << 20)
+    first = ingest_files(root, "run-1", list_inputs([sample_inbox]), IngestConfig())
+    second = ingest_files(root, "run-2", list_inputs([sample_inbox / "docs-a.jsonl"]), IngestConfig())
+    assert (first.raw.version, second.raw.version) == (0, 1)
+    table = DeltaTable(root.uri("raw"))
+    assert [h["operation"] for h in table.history()] == ["WRITE", "CREATE TABLE"]
+    files = pa.table(table.get_add_actions(flatten=True)).to_pylist()
+    assert len([f for f in files if f["partition.run_id"] == "run-1"]) > 2
+    assert sum(f["num_records"] for f in files) == first.records + second.records
+    raw = root.scan("raw").collect()
+    assert raw.group_by("run_id").len().sort("run_id").rows() == [("run-1", 3069), ("run-2", 428)]
+    assert table.to_pyarrow_table().num_rows == raw.height
+    assert root.history("raw")[0]["run_id"] == "run-2"
+
+
+def test_a_run_that_fails_while_writing_leaves_no_rows_and_no_parts(
+    sample_inbox: Path, root: DataRoot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ingest_files(root, "run-1", list_inputs([sample_inbox / "docs-a.jsonl"]), IngestConfig())
+    monkeypatch.setattr(delta_parts, "PART_BYTES", 1)  # a part per batch, so some are written before the failure
+    calls = {"n": 0}
+    real_flush = driver._flush
+
+    def failing_flush(builder: Any, outcome: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise OSError("disk full")
+        return real_flush(builder, outcome)
+
+    monkeypatch.setattr(driver, "_flush", failing_flush)
+    with pytest.raises(OSError, match="disk full"):
+        ingest_files(root, "run-2", list_inputs([sample_inbox]), IngestConfig(batch_rows=200))
+    assert calls["n"] == 3 and root.ref("raw").version == 0
+    assert not list(Path(root.uri("raw")).glob("run_id=run-2/*.parquet"))
+    assert root.scan("raw").collect()["run_id"].unique().to_list() == ["run-1"]

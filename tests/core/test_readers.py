@@ -256,3 +256,12 @@ def test_parquet_row_group_past_the_decompression_guard_is_quarantined_undecoded
     assert "row group 1" in bad[0].message and "'text'" in bad[0].message
     good, bad, _ = read(path)  # the default guard: 4 MiB is no bomb
     assert len(good) == 4 and bad == []
+
+
+def test_a_jsonl_line_starting_with_the_parquet_magic_stays_jsonl(tmp_path: Path) -> None:
+    path = tmp_path / "odd.jsonl"
+    path.write_bytes(b'PAR1\n{"text": "a real record"}\n')
+    good, bad, outcome = read(path)
+    assert outcome.format == "jsonl"
+    assert [f.fields["text"] for f in good] == ["a real record"]
+    assert [(r.position, r.reason) for r in bad] == [(1, "invalid_json")]

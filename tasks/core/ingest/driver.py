@@ -1,8 +1,8 @@
 """Stream input files into the ``raw`` and ``quarantine`` tables, and record them in the ledger.
 
-Memory is bounded by ``ingest.batch_rows``: records flow reader -> batch builder -> Delta writer,
-and all records of a run land in one ``raw`` commit (a streamed Arrow reader), so a run is one
-version of ``raw`` and a crash before the commit leaves no partial rows.
+Memory is bounded by ``ingest.batch_rows``: records flow reader -> batch builder -> Parquet parts
+(:mod:`~tasks.core.ingest.delta_parts`), and all records of a run land in one ``raw`` commit, so a
+run is one version of ``raw`` and a crash before the commit leaves no partial rows.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from tqdm import tqdm
 from tasks.core import schema
 from tasks.core.config import IngestConfig
 from tasks.core.ingest.compression import open_input
+from tasks.core.ingest.delta_parts import append_parts
 from tasks.core.ingest.formats import SUPPORTED, format_of
 from tasks.core.ingest.items import Columns, Fields, Item, Rejection, StreamBroken
 from tasks.core.ingest.readers import BLOCK_READERS, READERS
@@ -163,7 +164,7 @@ def ingest_files(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        raw_ref = _append_stream(root, "raw", batches(), metadata)
+        raw_ref = append_parts(root, "raw", batches(), metadata)
     finally:
         if collecting:
             gc.enable()
@@ -198,19 +199,6 @@ def _flush(builder: BatchBuilder, outcome: FileOutcome) -> Iterator[pa.RecordBat
     table = builder.flush()
     outcome.records += table.num_rows
     yield from table.to_batches()
-
-
-def _append_stream(root: DataRoot, table: str, batches: Iterator[pa.RecordBatch], metadata: dict[str, str]) -> TableRef:
-    """Append a stream of batches as one commit; no commit at all when the stream is empty."""
-    first = next(batches, None)
-    if first is None:
-        return root.ref(table)
-
-    def chained() -> Iterator[pa.RecordBatch]:
-        yield first
-        yield from batches
-
-    return root.append(table, pa.RecordBatchReader.from_batches(first.schema, chained()), metadata)
 
 
 def _quarantine_row(run_id: str, source: InputFile, rejection: Rejection, at: dt.datetime) -> dict[str, object]:

@@ -24,7 +24,9 @@ SUPPORTED = sorted(set(EXTENSIONS.values()))
 
 def format_of(path: Path, head: bytes) -> str | None:
     """The format name of ``path`` given its first decompressed bytes, or ``None`` if unknown."""
-    if head.startswith(b"PAR1"):
+    # The magic and the first byte after it (a Thrift field header, 0x15 for every writer): a text line
+    # that happens to start with "PAR1" does not turn a JSON Lines file into a broken Parquet file.
+    if head.startswith(b"PAR1\x15"):
         return "parquet"
     if head.startswith(b"WARC/"):
         return "warc"
