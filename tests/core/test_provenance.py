@@ -219,7 +219,7 @@ def test_models_are_versioned_and_tampering_is_refused(
     import os
 
     v1 = root.path("models", "provenance", "v1")
-    sio.dump({"scaler": model.scaler, "classifier": os.system}, v1 / MODEL_FILE)
+    sio.dump({"classifier": model.classifier, "calibrator": os.system}, v1 / MODEL_FILE)
     manifest = json.loads((v1 / MANIFEST_FILE).read_text())
     manifest["sha256"] = hashlib.sha256((v1 / MODEL_FILE).read_bytes()).hexdigest()
     (v1 / MANIFEST_FILE).write_text(json.dumps(manifest))

@@ -1,21 +1,32 @@
-"""Text features for the provenance classifier: hashed n-grams plus cheap stylometry.
+"""Text features for the provenance classifier: how a text is written, with as little of what it is about.
 
-Every feature is a rate or a ratio over a bounded prefix of the text (``max_chars``), never a raw
-length: human documents range from 20 characters to 8,000 while the machine training text stops at
-200 tokens, so any length feature would learn the generator's ``max_tokens`` and not its style.
-For the same reason nothing looks at how a text *ends* (62% of the machine replies stop
-mid-sentence at the token cap, an artefact of how the data was made, not a property of machine text).
+A plain hashed n-gram model reaches ~0.97 ROC-AUC on a random split and then fails on genres it has
+not seen (0.54 on man pages): it learns the topics of the machine prompts, not machine style. So the
+main block here is **syntax with the topic masked out**: every word that is not a function word is
+replaced by its shape, and the classifier sees n-grams (2-4) of that sequence::
 
-- char n-grams (2-4, within word boundaries, case kept): spelling, morphology, markup habits;
-- word n-grams (1-2, lowercased): phrasing (``"here's a"``, ``"in conclusion"``, ``"i'm here to"``);
-- stylometry (Polars expressions over the whole batch, plus zlib for compressibility): punctuation
-  profile, case and digit rates, first/second person rate, function-word rate, type-token ratio on
-  the first 100 words, sentence-length mean and spread, line structure, compression ratio.
+    "This quote has been said by all those who have walked in Happiness's path."
+    -> "this w has been w by all those who have w in W . "  (with  '  s  and punctuation kept)
+
+Function words (~200 pronouns, determiners, auxiliaries, conjunctions, prepositions, discourse words
+such as "here's", "however") carry phrasing and register; shapes (``w`` lower-case, ``W``
+capitalised, ``U`` all capitals, ``0`` number), punctuation and line breaks (``NL``) carry layout.
+A small, down-weighted block of ordinary word n-grams (1-2) adds lexical cues ("in conclusion",
+"delve") at a lower prior weight. Measured alternatives that hurt leave-one-source-out accuracy and
+are left out: dense stylometry (punctuation/case rates, sentence-length spread, type-token ratio,
+compression ratio; 0.48 on unseen man pages when added), letter-masked character n-grams, and
+character n-grams with letters (topic-laden). See ``benchmarks/provenance.py``.
+
+Nothing looks at the length of a text or how it ends (the machine replies stop at a token cap); the
+window is a bounded prefix (``max_chars``), and each block is L2-normalised, so counts become rates.
+
+Block weights act as per-block prior scales: with L2-regularised logistic regression, multiplying a
+block by ``w`` is the same as dividing its penalty by ``w**2``.
 """
 
 from __future__ import annotations
 
-import zlib
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,29 +34,41 @@ import polars as pl
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import HashingVectorizer
 
-FEATURE_VERSION = 1
+FEATURE_VERSION = 2
 
-_PUNCT = {
-    "comma": ",",
-    "period": r"\.",
-    "semicolon": ";",
-    "colon": ":",
-    "exclaim": "!",
-    "question": r"\?",
-    "quote": '["\u201c\u201d]',
-    "apostrophe": "['\u2019]",
-    "paren": r"[()]",
-    "dash": "[-\u2013\u2014]",
-    "asterisk": r"\*",
-    "hash": "#",
-    "bracket": r"[\[\]{}<>]",
-    "slash": "[/\\\\]",
-}
-_PERSON = r"(?i)\b(?:i|i'm|i've|i'll|me|my|you|your|you're|we|we're|our|us)\b"
-_FUNCTION = (
-    r"(?i)\b(?:the|of|and|to|a|in|is|that|it|for|as|with|was|on|be|by|this|are|or|not|from|at|which|but|"
-    r"have|an|they|he|she|his|her|their|will|can|would|there|all|so|if|one|what|has|were|been)\b"
-)
+_FUNCTION_WORD_LIST = """
+    a about above after again against all also am an and any are as at be because been before being below between
+    both but by can could did do does doing down during each few for from further had has have having he her here
+    hers herself him himself his how i if in into is it its itself just me more most my myself no nor not now of off
+    on once only or other our ours ourselves out over own same she should so some such than that the their theirs
+    them themselves then there these they this those through to too under until up very was we were what when where
+    which while who whom why will with would you your yours yourself yourselves let's i'm you're it's don't can't
+    won't isn't here's there's that's we're they're i've you've we've i'll you'll we'll i'd you'd may might must
+    shall us one however therefore thus yes oh well really like even still yet ever never always often sometimes
+    perhaps maybe
+"""
+FUNCTION_WORDS = frozenset(_FUNCTION_WORD_LIST.split())
+_TOKEN = re.compile(r"[A-Za-z]+(?:['\u2019][A-Za-z]+)?|\d+|[^\w\s]|\n")
+
+
+def function_word_sequence(text: str) -> str:
+    """``text`` as space-separated tokens: function words as themselves, other words by shape, punctuation kept."""
+    out = []
+    for token in _TOKEN.findall(text):
+        first = token[0]
+        if first.isalpha():
+            lower = token.lower().replace("\u2019", "'")
+            if lower in FUNCTION_WORDS:
+                out.append(lower)
+            else:
+                out.append("W" if first.isupper() else "w")
+        elif first.isdigit():
+            out.append("0")
+        elif first == "\n":
+            out.append("NL")
+        else:
+            out.append(token)
+    return " ".join(out)
 
 
 @dataclass(frozen=True)
@@ -53,87 +76,34 @@ class FeatureSpec:
     """The shape of the feature space; stored in the model manifest and checked on load."""
 
     version: int = FEATURE_VERSION
-    max_chars: int = 2000
-    char_features: int = 2**18
+    max_chars: int = 1500
+    syntax_features: int = 2**18
     word_features: int = 2**18
+    syntax_weight: float = 3.0
+    word_weight: float = 2.5
 
-    def to_dict(self) -> dict[str, int]:
+    def to_dict(self) -> dict[str, int | float]:
         return {
             "version": self.version,
             "max_chars": self.max_chars,
-            "char_features": self.char_features,
+            "syntax_features": self.syntax_features,
             "word_features": self.word_features,
+            "syntax_weight": self.syntax_weight,
+            "word_weight": self.word_weight,
         }
 
 
-def style_names() -> list[str]:
-    return [
-        *(f"punct_{name}" for name in _PUNCT),
-        "upper_rate",
-        "digit_rate",
-        "space_rate",
-        "newline_rate",
-        "non_ascii_rate",
-        "mean_word_len",
-        "person_rate",
-        "function_rate",
-        "ttr_100",
-        "sentence_words_mean",
-        "sentence_words_cv",
-        "blank_line_rate",
-        "indented_line_rate",
-        "list_line_rate",
-        "compression_ratio",
-    ]
-
-
-def style_frame(texts: pl.Series) -> pl.DataFrame:
-    """Dense stylometric features, one row per text, computed as Polars expressions on the batch."""
-    t = pl.col("t")
-    chars = t.str.len_chars().cast(pl.Float64).clip(lower_bound=1.0)
-    words = t.str.count_matches(r"\S+").cast(pl.Float64).clip(lower_bound=1.0)
-    lines = (t.str.count_matches("\n") + 1).cast(pl.Float64)
-    sentence_words = (
-        t.str.extract_all(r"[^.!?\n]+")
-        .list.eval(pl.element().str.count_matches(r"\w+"))
-        .list.eval(pl.element().filter(pl.element() > 0))
-    )
-    first_words = t.str.to_lowercase().str.extract_all(r"\w+").list.head(100)
-    exprs = [(t.str.count_matches(pattern) / chars).alias(f"punct_{name}") for name, pattern in _PUNCT.items()]
-    exprs += [
-        (t.str.count_matches(r"\p{Lu}") / chars).alias("upper_rate"),
-        (t.str.count_matches(r"\d") / chars).alias("digit_rate"),
-        (t.str.count_matches(" ") / chars).alias("space_rate"),
-        (t.str.count_matches("\n") / chars).alias("newline_rate"),
-        (t.str.count_matches(r"[^\x00-\x7f]") / chars).alias("non_ascii_rate"),
-        (t.str.count_matches(r"\w") / words).alias("mean_word_len"),
-        (t.str.count_matches(_PERSON) / words).alias("person_rate"),
-        (t.str.count_matches(_FUNCTION) / words).alias("function_rate"),
-        (first_words.list.n_unique() / first_words.list.len().clip(lower_bound=1)).alias("ttr_100"),
-        sentence_words.list.mean().fill_null(0.0).alias("sentence_words_mean"),
-        (sentence_words.list.std().fill_null(0.0) / sentence_words.list.mean().fill_null(1.0).clip(lower_bound=1.0))
-        .fill_nan(0.0)
-        .alias("sentence_words_cv"),
-        (t.str.count_matches(r"\n[ \t]*\n") / lines).alias("blank_line_rate"),
-        (t.str.count_matches(r"(?m)^[ \t]+\S") / lines).alias("indented_line_rate"),
-        (t.str.count_matches(r"(?m)^[ \t]*(?:[-*•]|\d+[.)])\s") / lines).alias("list_line_rate"),
-    ]
-    out = pl.DataFrame({"t": texts}).select(exprs)
-    raw = [s.encode("utf-8", "replace") for s in texts.to_list()]
-    compression = np.array([len(zlib.compress(b, 1)) / max(len(b), 1) for b in raw], dtype=np.float64)
-    return out.with_columns(pl.Series("compression_ratio", compression)).fill_null(0.0).fill_nan(0.0)
-
-
 class Featurizer:
-    """Turns texts into one sparse matrix: [char n-grams | word n-grams | stylometry]."""
+    """Turns texts into one sparse matrix: [function-word/shape n-grams | word n-grams]."""
 
     def __init__(self, spec: FeatureSpec) -> None:
         self.spec = spec
-        self._chars = HashingVectorizer(
-            analyzer="char_wb",
+        self._syntax = HashingVectorizer(
+            analyzer="word",
             ngram_range=(2, 4),
+            token_pattern=r"\S+",
             lowercase=False,
-            n_features=spec.char_features,
+            n_features=spec.syntax_features,
             alternate_sign=False,
             norm="l2",
             dtype=np.float32,
@@ -153,13 +123,10 @@ class Featurizer:
         """The classified window: runs of symbols (table rules, ASCII art) shortened to one mark, then a prefix."""
         return texts.fill_null("").str.replace_all(r"[^\w\s]{4,}", "~~~").str.slice(0, self.spec.max_chars)
 
-    def style(self, texts: pl.Series) -> np.ndarray:
-        return style_frame(self.prefixes(texts)).to_numpy().astype(np.float64)
-
-    def transform(self, texts: pl.Series, style_scaled: np.ndarray) -> sp.csr_matrix:
+    def transform(self, texts: pl.Series) -> sp.csr_matrix:
         prefixes = self.prefixes(texts).to_list()
+        syntax = self._syntax.transform([function_word_sequence(t) for t in prefixes])
+        words = self._words.transform(prefixes)
         return sp.hstack(
-            [self._chars.transform(prefixes), self._words.transform(prefixes), sp.csr_matrix(style_scaled)],
-            format="csr",
-            dtype=np.float64,
-        ).tocsr()
+            [syntax * self.spec.syntax_weight, words * self.spec.word_weight], format="csr", dtype=np.float64
+        )

@@ -8,41 +8,47 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import StandardScaler
+from sklearn.model_selection import StratifiedKFold, cross_val_predict, train_test_split
 
 from tasks.core.errors import SchemaError
 from tasks.core.provenance.config import ProvenanceConfig
 from tasks.core.provenance.features import FeatureSpec, Featurizer
 from tasks.core.provenance.metrics import balanced_weights, summary
 
-STYLE_CLIP = 5.0
-
 
 @dataclass
 class ProvenanceModel:
-    """A fitted classifier. ``predict`` gives calibrated P(human) under an even prior."""
+    """A fitted classifier. ``predict`` gives calibrated P(human) under an even prior.
+
+    ``classifier`` is the logistic regression over the features; ``calibrator`` is a one-feature
+    logistic regression (Platt scaling) from its decision score to P(human), fitted on out-of-fold
+    scores with both classes weighted equally, so ``logit(predict(x))`` is a likelihood ratio and the
+    class prior stays where it belongs (``ProvenanceConfig.prior_log_odds``).
+    """
 
     spec: FeatureSpec
-    scaler: StandardScaler
-    classifier: CalibratedClassifierCV
+    classifier: LogisticRegression
+    calibrator: LogisticRegression
     info: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._featurizer = Featurizer(self.spec)
 
     def features(self, texts: pl.Series) -> Any:
-        style = np.clip(self.scaler.transform(self._featurizer.style(texts)), -STYLE_CLIP, STYLE_CLIP)
-        return self._featurizer.transform(texts, style)
+        return self._featurizer.transform(texts)
+
+    def decision(self, texts: pl.Series) -> np.ndarray:
+        """The uncalibrated decision score (log-odds scale, higher = more human)."""
+        return np.asarray(self.classifier.decision_function(self.features(texts)), dtype=np.float64)
 
     def predict(self, texts: pl.Series) -> np.ndarray:
         """Calibrated P(human) for every text, the batch in one pass."""
         if texts.len() == 0:
             return np.zeros(0)
-        human = list(self.classifier.classes_).index(1)
-        return np.asarray(self.classifier.predict_proba(self.features(texts))[:, human], dtype=np.float64)
+        human = list(self.calibrator.classes_).index(1)
+        scores = self.decision(texts).reshape(-1, 1)
+        return np.asarray(self.calibrator.predict_proba(scores)[:, human], dtype=np.float64)
 
 
 def _require_text(frame: pl.DataFrame, name: str) -> None:
@@ -79,20 +85,37 @@ def match_lengths(texts: pl.Series, reference: pl.Series, seed: int) -> pl.Serie
     return pl.Series("text", out, dtype=pl.String)
 
 
+def _classifier(cfg: ProvenanceConfig, seed: int) -> LogisticRegression:
+    return LogisticRegression(C=cfg.regularization_c, solver="liblinear", dual=True, max_iter=5000, random_state=seed)
+
+
 def fit(
     texts: pl.Series, y: np.ndarray, cfg: ProvenanceConfig, seed: int = 0, spec: FeatureSpec | None = None
 ) -> ProvenanceModel:
-    """Fit scaler and three logistic regressions, each sigmoid-calibrated on the fold it did not see (averaged)."""
+    """Fit the logistic regression on all of ``texts`` and a Platt calibrator on its out-of-fold scores.
+
+    Out-of-fold: each text's calibration score comes from a model that did not see it (up to 5
+    stratified folds; fewer when a class is small), so the calibrator learns how sure the classifier
+    should be on new text, not on its own training set. Both fits weight the classes equally.
+    """
     spec = spec or FeatureSpec()
-    featurizer = Featurizer(spec)
-    scaler = StandardScaler().fit(featurizer.style(texts))
-    model = ProvenanceModel(spec, scaler, CalibratedClassifierCV())
-    x = model.features(texts)
-    base = LogisticRegression(C=cfg.regularization_c, solver="liblinear", dual=True, max_iter=5000, random_state=seed)
-    classifier = CalibratedClassifierCV(base, method="sigmoid", cv=3, ensemble=True)
-    classifier.fit(x, y, sample_weight=balanced_weights(y))
-    model.classifier = classifier
-    return model
+    y = np.asarray(y).astype(int)
+    x = Featurizer(spec).transform(texts)
+    weights = balanced_weights(y)
+    folds = int(min(5, np.bincount(y, minlength=2).min()))
+    if folds < 2:
+        raise SchemaError("training needs at least two human and two machine documents")
+    out_of_fold = cross_val_predict(
+        _classifier(cfg, seed),
+        x,
+        y,
+        cv=StratifiedKFold(folds, shuffle=True, random_state=seed),
+        method="decision_function",
+        params={"sample_weight": weights},
+    )
+    calibrator = LogisticRegression(C=1e4, class_weight="balanced").fit(out_of_fold.reshape(-1, 1), y)
+    classifier = _classifier(cfg, seed).fit(x, y, sample_weight=weights)
+    return ProvenanceModel(spec, classifier, calibrator)
 
 
 def training_set(human: pl.DataFrame, machine: pl.DataFrame, cfg: ProvenanceConfig, seed: int) -> pl.DataFrame:
@@ -128,7 +151,7 @@ def train(
     model = fit(data["text"][idx_train], y[idx_train], cfg, seed)
     p = model.predict(data["text"][idx_test])
     metrics: dict[str, Any] = {
-        "held_out": summary(p, y[idx_test]),
+        "held_out": summary(p, y[idx_test], train_prior=float(y[idx_train].mean())),
         "train": {"human": int(y[idx_train].sum()), "machine": int(len(idx_train) - y[idx_train].sum())},
         "seed": seed,
     }

@@ -18,6 +18,7 @@ from typing import Any
 
 import sklearn
 import skops.io as sio
+from sklearn.linear_model import LogisticRegression
 from skops.io.exceptions import UntrustedTypesFoundException
 
 from tasks.core.checksums import sha256_file
@@ -30,13 +31,8 @@ MODEL_DIR = ("models", "provenance")
 MODEL_FILE, METRICS_FILE, MANIFEST_FILE = "model.skops", "metrics.json", "manifest.json"
 
 #: Every type a provenance model file may contain besides skops' own defaults (builtins, numpy arrays).
-TRUSTED_TYPES: tuple[str, ...] = (
-    "sklearn.calibration.CalibratedClassifierCV",
-    "sklearn.calibration._CalibratedClassifier",
-    "sklearn.calibration._SigmoidCalibration",
-    "sklearn.linear_model._logistic.LogisticRegression",
-    "sklearn.preprocessing._data.StandardScaler",
-)
+TRUSTED_TYPES: tuple[str, ...] = ("sklearn.linear_model._logistic.LogisticRegression",)
+PARTS = ("classifier", "calibrator")
 
 
 class ModelFileError(WellspringError):
@@ -67,7 +63,7 @@ def save_model(root: DataRoot, model: ProvenanceModel, metrics: dict[str, Any]) 
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=base))
     try:
         model_path = staging / MODEL_FILE
-        sio.dump({"scaler": model.scaler, "classifier": model.classifier}, model_path)
+        sio.dump({"classifier": model.classifier, "calibrator": model.calibrator}, model_path)
         (staging / METRICS_FILE).write_text(json.dumps(metrics, indent=2, default=str) + "\n")
         for _ in range(100):
             version = (max(versions(root), default=0)) + 1
@@ -127,11 +123,11 @@ def load_model(root: DataRoot, version: int | None = None) -> ProvenanceModel:
         raise ModelFileError(f"{model_path} holds types outside the allow-list, refusing to load it: {e}") from e
     except Exception as e:  # skops raises many types for a damaged archive
         raise ModelFileError(f"{model_path} is not a readable skops model: {e}") from e
-    if not isinstance(loaded, dict) or {"scaler", "classifier"} - set(loaded):
+    if not isinstance(loaded, dict) or not all(isinstance(loaded.get(part), LogisticRegression) for part in PARTS):
         raise ModelFileError(f"{model_path} does not hold a provenance model")
     info = dict(manifest.get("info", {}))
     info["version"] = version
-    return ProvenanceModel(FeatureSpec(**spec_dict), loaded["scaler"], loaded["classifier"], info)
+    return ProvenanceModel(FeatureSpec(**spec_dict), loaded["classifier"], loaded["calibrator"], info)
 
 
 def load_metrics(root: DataRoot, version: int) -> dict[str, Any]:
