@@ -2,7 +2,7 @@
 partition, components merged across partitions; the same result as :func:`minhash.near_duplicates`.
 
 Steps (each a function a mapped task can run on any worker; they talk through files in the run's
-scratch folder ``<home>/scratch/<run_id>/near_dedup``, never through one process's memory):
+scratch folder ``<home>/scratch/<run_id>/near_dedup-p<P>``, never through one process's memory):
 
 1. :func:`sign_shard`, per input shard: MinHash signatures of the shard's records
    (``sig-<shard>.parquet``) and their band hashes, split by *band partition*:
@@ -88,9 +88,10 @@ class ShardFinalized:
     survivors: int
 
 
-def scratch_folder(root: DataRoot, run_id: str) -> Path:
-    """Where one run's near-dedup steps leave files for each other."""
-    return root.path("scratch", run_id, STAGE)
+def scratch_folder(root: DataRoot, run_id: str, partitions: int) -> Path:
+    """Where one run's near-dedup steps leave files for each other (per partition count, so a resumed
+    run with another count never mixes the two layouts)."""
+    return root.path("scratch", run_id, f"{STAGE}-p{partitions}")
 
 
 def clear_scratch(root: DataRoot, run_id: str) -> None:
