@@ -44,9 +44,21 @@ def nightly(
     inbox: Annotated[Path, typer.Option("--inbox", help="folder of new scraped files")],
     home: Home = None,
     config: Annotated[Path | None, typer.Option("--config", help="YAML config (see README)")] = None,
+    dask_address: Annotated[
+        str | None,
+        typer.Option(
+            "--dask-address",
+            help="run the heavy stages on this Dask scheduler, e.g. tcp://host:8786 (default: $WELLSPRING_DASK_ADDRESS)",
+            show_default=False,
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", min=1, help="run the heavy stages on a local Dask cluster of N worker processes"),
+    ] = None,
     as_json: Json = False,
 ) -> None:
-    """Run the nightly curation flow on the new files in INBOX."""
+    """Run the nightly curation flow on the new files in INBOX (on Dask with --dask-address or --workers)."""
     if not inbox.is_dir():
         raise WellspringError(f"inbox {inbox} is not a folder; pass --inbox DIR with the new files")
     resolved = use_home(home)
@@ -54,7 +66,13 @@ def nightly(
     from tasks.core.report import run_markdown
 
     with run_tags("nightly", resolved):
-        summary = nightly_flow(inbox=str(inbox), home=resolved, config=str(config) if config else None)
+        summary = nightly_flow(
+            inbox=str(inbox),
+            home=resolved,
+            config=str(config) if config else None,
+            dask_address=dask_address,
+            workers=workers,
+        )
     emit(summary, as_json, run_markdown(summary))
     if summary["ingested"] == 0 and summary["quarantined"]:
         typer.echo(f"error: nothing in {inbox} could be read; see the quarantine reasons above", err=True)

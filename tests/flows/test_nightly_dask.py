@@ -83,7 +83,7 @@ class Cluster:
         self.client.wait_for_workers(2, timeout=300)
 
     def worker_pids(self) -> dict[str, int]:
-        return self.client.run(os.getpid)  # type: ignore[no-any-return]
+        return self.client.run(os.getpid)
 
     def close(self) -> None:
         self.client.close()
