@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import multiprocessing
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 import pytest
@@ -18,21 +17,7 @@ import pytest
 from tasks.core.storage import DataRoot
 from tests.storage.conftest import S3Server, use_endpoint
 from tests.storage.proxy import ProxyProcess
-
-COMMITS = 6
-
-
-def commit_many(home: str, writer: int, start: Any) -> None:
-    """One writer: COMMITS appends to ``runs`` and COMMITS idempotent inserts into ``seen``, whose
-    keys overlap the other writer's (``k0``.. are inserted by both). Both writers start each commit
-    together (the barrier), so they keep reading the same version and racing to write the next."""
-    root = DataRoot.at(home)
-    for i in range(COMMITS):
-        start.wait(timeout=120)
-        root.append("runs", pl.DataFrame({"run_id": [f"w{writer}-{i}"], "summary": ["{}"]}), {"writer": str(writer)})
-        start.wait(timeout=120)
-        keys = [f"k{i}", f"w{writer}-{i}"]
-        root.insert_new("seen", pl.DataFrame({"key": keys, "writer": [writer, writer]}), key="key")
+from tests.storage.writers import COMMITS, commit_many
 
 
 def test_two_processes_commit_to_the_same_tables_without_losing_a_write(
