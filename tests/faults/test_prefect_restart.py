@@ -4,7 +4,8 @@ A real ``prefect server start`` on 127.0.0.1 (a private PREFECT_HOME, started wi
 tests/ui/conftest.py), ``wellspring nightly`` in a subprocess against it, and, once the run has
 ingested, the server stopped and started again on the same port and database. The interrupted run
 may complete or fail; either way the next ``wellspring nightly`` completes and the reservoir equals
-one clean run of the same inbox.
+one clean run of the same inbox. Slow (two server start-ups), so it runs with the rest of the slow
+reliability cases: ``WELLSPRING_RELIABILITY_FULL=1`` (``make reliability``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pytest
 import yaml
 
 from tests.faults.support import QUICK_CONFIG, baseline, check_consistent, small_inbox
+from tests.reliability.conftest import full_only
 from tests.test_cli import WELLSPRING
 from tests.ui.conftest import PREFECT, Server, _free_port, _spawn, _stop, _tail, _wait_until
 
@@ -46,6 +48,7 @@ def _nightly(server: Server, inbox: Path, home: Path, config: Path, cwd: Path) -
     )
 
 
+@full_only  # two server start-ups and two CLI runs: ~70 CPU seconds, minutes of wall time on a loaded box
 def test_prefect_server_restart_mid_run_then_rerun_equals_no_fault_run(tmp_path: Path) -> None:
     if not Path(PREFECT).exists():
         pytest.skip(f"no prefect executable at {PREFECT}")
