@@ -220,8 +220,9 @@ def summarize_small(report: dict[str, Any]) -> dict[str, Any]:
         "rss_slope_mb_per_run_after_first_decile": round(_slope(settled), 3),
         "log_files_last": last["log_files"],
         "log_files_max": max(r["log_files"] for r in runs),
-        "open_ms_first": runs[0]["open_ms"],
-        "open_ms_last": last["open_ms"],
+        # table-open times are a few ms and noisy under load: the median of a decile of runs
+        "open_ms_first": {t: round(_decile([r["open_ms"].get(t, 0) for r in runs], True), 2) for t in OPENED},
+        "open_ms_last": {t: round(_decile([r["open_ms"].get(t, 0) for r in runs], False), 2) for t in OPENED},
         "maintenance_wall_mean_s": round(statistics.fmean(r["maintenance_wall_s"] for r in runs), 3),
         "admitted_total": sum(r["admitted"] for r in runs),
         "peak_rss_mb": report["peak_rss_mb"],
@@ -290,13 +291,14 @@ def render(result: dict[str, Any]) -> str:
                 "CPU s/run, first → last decile",
                 "RSS MB after run 10% → last (slope)",
                 "_delta_log files, end",
-                f"open ms {' / '.join(OPENED)}, run 1 → last",
+                f"open ms {' / '.join(OPENED)}, first → last decile (median)",
                 "maintenance s/run",
                 "peak RSS MB",
             ],
             rows,
         )
     )
+    lines += ["", *over_runs(result)]
     cli = result.get("cli", [])
     if cli:
         lines += [
@@ -372,6 +374,37 @@ def render(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def over_runs(result: dict[str, Any]) -> list[str]:
+    """Every tenth run of both variants side by side: times, RSS, log files, reservoir open time."""
+    a = result["small"].get("without_maintenance", {}).get("runs") or []
+    b = result["small"].get("with_maintenance", {}).get("runs") or []
+    n = max(len(a), len(b))
+    if not n:
+        return []
+    step = max(1, n // 10)
+    picks = sorted({*range(0, n, step), n - 1})
+
+    def cell(runs: list[dict[str, Any]], i: int, key: str, fmt: str) -> str:
+        if i >= len(runs):
+            return ""
+        value = runs[i][key] if key != "open" else runs[i]["open_ms"].get("reservoir", 0)
+        return format(value, fmt)
+
+    rows = [
+        [
+            i + 1,
+            cell(a, i, "wall_s", ".2f") + " / " + cell(b, i, "wall_s", ".2f"),
+            cell(a, i, "cpu_s", ".2f") + " / " + cell(b, i, "cpu_s", ".2f"),
+            cell(a, i, "rss_mb", ".0f") + " / " + cell(b, i, "rss_mb", ".0f"),
+            cell(a, i, "log_files", ",") + " / " + cell(b, i, "log_files", ","),
+            cell(a, i, "open", ".1f") + " / " + cell(b, i, "open", ".1f"),
+        ]
+        for i in picks
+    ]
+    header = ["run", "wall s", "CPU s", "RSS MB", "_delta_log files", "open reservoir ms"]
+    return ["Over the runs (without / with maintenance):", "", table(header, rows)]
+
+
 def notes(result: dict[str, Any]) -> list[str]:
     out = []
     small = result["small"]
@@ -401,7 +434,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="12 runs of 200 docs, sizes 2k and 10k (a few minutes)")
     parser.add_argument("--runs", type=int, help="small runs per variant")
     parser.add_argument("--sizes", help="comma-separated document counts of the single runs")
-    parser.add_argument("--serial", action="store_true", help="run the two parts one after the other")
+    parser.add_argument("--serial", action="store_true", help="run the parts one after the other")
+    parser.add_argument("--only", help="comma-separated parts to run: without, with, sizes (written apart)")
+    parser.add_argument("--merge", nargs="+", metavar="PART", help="overlay --only parts on the results, rewrite")
     parser.add_argument("--child", choices=["prepare", "small", "size"], help=argparse.SUPPRESS)
     parser.add_argument("--plan", help=argparse.SUPPRESS)
     parser.add_argument("--home", help=argparse.SUPPRESS)
@@ -414,7 +449,10 @@ def main(argv: list[str] | None = None) -> int:
         p["runs"] = args.runs
     if args.sizes:
         p["sizes"] = [int(s) for s in args.sizes.split(",")]
-    folder = WORK / "load" / ("quick" if args.quick else "full")
+    # a part run (--only) has its own folder, so it never shares a data root with a whole run
+    folder = (
+        WORK / "load" / (("quick" if args.quick else "full") + (f"-{args.only.replace(',', '-')}" if args.only else ""))
+    )
 
     if args.child == "prepare":
         try:
@@ -429,6 +467,8 @@ def main(argv: list[str] | None = None) -> int:
         emit(child_size(args.inbox, Path(args.home)))
         return 0
 
+    if args.merge:
+        return merge(args.merge, args.quick)
     argv_used = argv if argv is not None else sys.argv[1:]
     result: dict[str, Any] = {
         "plan": p,
@@ -438,7 +478,13 @@ def main(argv: list[str] | None = None) -> int:
         "small": {},
         "sizes": {},
     }
-    base = [sys.executable, "-m", "benchmarks.load", *(["--quick"] * args.quick)]
+    base = [
+        sys.executable,
+        "-m",
+        "benchmarks.load",
+        *(["--quick"] * args.quick),
+        *(["--only", args.only] * bool(args.only)),
+    ]
     base += [*(["--runs", str(args.runs)] if args.runs else []), *(["--sizes", args.sizes] if args.sizes else [])]
     print(f"preparing inboxes in {folder / 'inputs'}", flush=True)
     made = measure([*base, "--child", "prepare"])
@@ -452,25 +498,26 @@ def main(argv: list[str] | None = None) -> int:
     plan_file.write_text(json.dumps(inputs))
     env = {"DO_NOT_TRACK": "1"}
 
-    def small_lane() -> None:
-        for label, maintain in (("without_maintenance", False), ("with_maintenance", True)):
-            print(f"{p['runs']} small runs, {label.replace('_', ' ')}", flush=True)
-            home = folder / f"small-{label}"
-            cmd = [*base, "--child", "small", "--plan", str(plan_file), "--home", str(home)]
-            ran = measure([*cmd, *(["--maintain"] * maintain)], env=env, timeout=3 * 3600)
-            entry: dict[str, Any] = {"process": ran.process(), "load_after": load_average()}
-            if ran.ok:
-                entry["summary"] = summarize_small(ran.report)
-                entry["runs"] = ran.report["runs"]
-            else:
-                entry["error"] = ran.stderr_tail
-                print(f"small runs failed (exit {ran.returncode}):\n{ran.stderr_tail}", file=sys.stderr)
-            result["small"][label] = entry
-        maintained = folder / "small-with_maintenance"
-        for inbox in inputs["cli"]:
+    def small_lane(label: str, maintain: bool) -> None:
+        print(f"{p['runs']} small runs, {label.replace('_', ' ')}", flush=True)
+        home = folder / f"small-{label}"
+        cmd = [*base, "--child", "small", "--plan", str(plan_file), "--home", str(home)]
+        ran = measure([*cmd, *(["--maintain"] * maintain)], env=env, timeout=3 * 3600)
+        entry: dict[str, Any] = {"process": ran.process(), "load_after": load_average()}
+        if ran.ok:
+            entry["summary"] = summarize_small(ran.report)
+            entry["runs"] = ran.report["runs"]
+        else:
+            entry["error"] = ran.stderr_tail
+            print(f"small runs failed (exit {ran.returncode}):\n{ran.stderr_tail}", file=sys.stderr)
+        result["small"][label] = entry
+        if not maintain:
+            return
+        for inbox in inputs["cli"]:  # on the maintained root, after its in-process runs
             print(f"CLI run on {inbox}", flush=True)
-            cmd = [WELLSPRING, "nightly", "--inbox", inbox, "--home", str(maintained), "--json"]
-            ran = measure(cmd, env=env, timeout=1800)
+            ran = measure(
+                [WELLSPRING, "nightly", "--inbox", inbox, "--home", str(home), "--json"], env=env, timeout=1800
+            )
             failed = "" if ran.ok else ran.stderr_tail
             result["cli"].append({**ran.process(), "admitted": ran.report.get("admitted"), "stderr_tail": failed})
 
@@ -484,18 +531,45 @@ def main(argv: list[str] | None = None) -> int:
                 result["sizes"][size]["error"] = ran.stderr_tail
                 print(f"size {size} failed (exit {ran.returncode}):\n{ran.stderr_tail}", file=sys.stderr)
 
-    # The two parts run side by side (each child is its own process with its own peak RSS and CPU
-    # seconds): on a shared, loaded machine one after the other would not fit in the time available.
+    # The parts run side by side (each child is its own process with its own peak RSS and CPU seconds):
+    # on a shared, loaded machine one after the other would not fit in the time available.
+    lanes = {
+        "without": lambda: small_lane("without_maintenance", False),
+        "with": lambda: small_lane("with_maintenance", True),
+        "sizes": size_lane,
+    }
+    chosen = [n for n in (args.only.split(",") if args.only else lanes)]
     result["cli"] = []
-    result["parts_ran_concurrently"] = not args.serial
-    if args.serial:
-        small_lane()
-        size_lane()
-    else:
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            for done in [pool.submit(small_lane), pool.submit(size_lane)]:
-                done.result()
+    result["parts_ran_concurrently"] = not args.serial and len(chosen) > 1
+    with ThreadPoolExecutor(max_workers=1 if args.serial else len(chosen)) as pool:
+        for done in [pool.submit(lanes[n]) for n in chosen]:
+            done.result()
+    if args.only:  # one part of a run: kept apart, to be merged into the results with --merge
+        part = folder / f"part-{'-'.join(chosen)}.json"
+        part.write_text(json.dumps(result, indent=1, default=str))
+        print(f"wrote {part}; merge it with: python -m benchmarks.load{' --quick' * args.quick} --merge {part}")
+        return 0
+    return finish(result, args.quick)
 
+
+def merge(parts: list[str], quick: bool) -> int:
+    """Overlay measured parts (``--only`` runs) on the results file and write it again."""
+    tag = ".quick" if quick else ""
+    path = REPO / "benchmarks" / "results" / f"load{tag}.json"
+    result: dict[str, Any] = json.loads(path.read_text())
+    for part_path in parts:
+        part = json.loads(Path(part_path).read_text())
+        result["small"].update(part.get("small", {}))
+        result["sizes"].update(part.get("sizes", {}))
+        if part.get("cli"):
+            result["cli"] = part["cli"]
+        result.setdefault("merged_parts", []).append({"command": part["command"], "load_before": part["load_before"]})
+    return finish(result, quick)
+
+
+def finish(result: dict[str, Any], quick: bool) -> int:
+    """Extrapolate, annotate and write the results."""
+    p = result["plan"]
     if 1_000_000 not in p["sizes"]:
         result["one_million_note"] = (
             "the corpus holds 117,754 distinct documents, and a 1M run would take well over the ~15 minutes this "
@@ -504,7 +578,7 @@ def main(argv: list[str] | None = None) -> int:
         result["extrapolation_1m"] = extrapolate(result["sizes"], 1_000_000)
     result["load_after"] = load_average()
     result["notes"] = notes(result)
-    tag = ".quick" if args.quick else ""
+    tag = ".quick" if quick else ""
     json_path, md_path = write_results(f"load{tag}", result, render(result))
     print(f"wrote {json_path.relative_to(REPO)} and {md_path.relative_to(REPO)}")
     ok = all("summary" in v for v in result["small"].values()) and all("stages" in v for v in result["sizes"].values())
