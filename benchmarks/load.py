@@ -570,6 +570,9 @@ def merge(parts: list[str], quick: bool) -> int:
 def finish(result: dict[str, Any], quick: bool) -> int:
     """Extrapolate, annotate and write the results."""
     p = result["plan"]
+    for entry in result["small"].values():  # recomputed, so merged parts are summarised alike
+        if entry.get("runs"):
+            entry["summary"] = summarize_small({"runs": entry["runs"], "peak_rss_mb": entry["summary"]["peak_rss_mb"]})
     if 1_000_000 not in p["sizes"]:
         result["one_million_note"] = (
             "the corpus holds 117,754 distinct documents, and a 1M run would take well over the ~15 minutes this "
