@@ -47,10 +47,12 @@ class FlakyProxy:
         self._open: set[socket.socket] = set()
         self._down = False
         self._marker: bytes | None = None
+        self._answer_marker: bytes | None = None  # forward the request, lose its answer
         self._restore_after: float | None = None
         self.connections = 0
         self.statuses: Counter[int] = Counter()  # HTTP status of each response that went through
         self.refused = 0
+        self.cuts = 0
         self.cut_at: float | None = None
         self._closing = False
         threading.Thread(target=self._accept, daemon=True).start()
@@ -67,6 +69,7 @@ class FlakyProxy:
         """Reset every open connection and refuse new ones (for ``for_s`` seconds, else until restored)."""
         with self._lock:
             self._down = True
+            self.cuts += 1
             self.cut_at = time.monotonic()
             victims, self._open = self._open, set()
         for sock in victims:
@@ -79,6 +82,11 @@ class FlakyProxy:
     def cut_on(self, marker: bytes, for_s: float | None = None) -> None:
         """Cut the link when a request containing ``marker`` passes (that request is lost too)."""
         self._marker, self._restore_after = marker, for_s
+
+    def cut_after(self, marker: bytes, for_s: float | None = None) -> None:
+        """Let the request containing ``marker`` reach the server, then cut the link before its
+        answer gets back: the write happened, and the client cannot know it."""
+        self._answer_marker, self._restore_after = marker, for_s
 
     def restore(self) -> None:
         with self._lock:
@@ -110,10 +118,11 @@ class FlakyProxy:
                 continue
             with self._lock:
                 self._open.update((client, upstream))
-            threading.Thread(target=self._pump, args=(client, upstream, True), daemon=True).start()
-            threading.Thread(target=self._pump, args=(upstream, client, False), daemon=True).start()
+            link = {"lose_answer": False}
+            threading.Thread(target=self._pump, args=(client, upstream, True, link), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, False, link), daemon=True).start()
 
-    def _pump(self, source: socket.socket, sink: socket.socket, from_client: bool) -> None:
+    def _pump(self, source: socket.socket, sink: socket.socket, from_client: bool, link: dict[str, bool]) -> None:
         first = True
         try:
             while True:
@@ -122,6 +131,12 @@ class FlakyProxy:
                     break
                 if from_client and self._marker is not None and self._marker in data:
                     self._marker = None
+                    self.cut(self._restore_after)
+                    return
+                if from_client and self._answer_marker is not None and self._answer_marker in data:
+                    self._answer_marker = None
+                    link["lose_answer"] = True
+                if not from_client and link["lose_answer"]:
                     self.cut(self._restore_after)
                     return
                 if first and not from_client and (status := _STATUS.match(data)):
@@ -144,7 +159,7 @@ class FlakyProxy:
 
 def serve(target: int) -> None:
     """The proxy process: print the port, then obey one command per stdin line, answering each
-    with one JSON line (``cut [seconds]``, ``cut_on MARKER [seconds]``, ``restore``, ``stats``)."""
+    with one JSON line (``cut [seconds]``, ``cut_on MARKER [seconds]``, ``cut_after MARKER [seconds]``, ``restore``, ``stats``)."""
     proxy = FlakyProxy(target)
     print(proxy.port, flush=True)
     for line in sys.stdin:
@@ -153,9 +168,11 @@ def serve(target: int) -> None:
             proxy.cut(float(args[0]) if args else None)
         elif command == "cut_on":
             proxy.cut_on(args[0].encode(), float(args[1]) if len(args) > 1 else None)
+        elif command == "cut_after":
+            proxy.cut_after(args[0].encode(), float(args[1]) if len(args) > 1 else None)
         elif command == "restore":
             proxy.restore()
-        stats = {"down": proxy.is_down, "connections": proxy.connections, "refused": proxy.refused}
+        stats = {"down": proxy.is_down, "cuts": proxy.cuts, "connections": proxy.connections, "refused": proxy.refused}
         print(json.dumps({**stats, "statuses": {str(k): v for k, v in proxy.statuses.items()}}), flush=True)
     proxy.close()
 
@@ -189,6 +206,9 @@ class ProxyProcess:
 
     def cut_on(self, marker: str, for_s: float | None = None) -> None:
         self._send(f"cut_on {marker} {for_s}" if for_s is not None else f"cut_on {marker}")
+
+    def cut_after(self, marker: str, for_s: float | None = None) -> None:
+        self._send(f"cut_after {marker} {for_s}" if for_s is not None else f"cut_after {marker}")
 
     def restore(self) -> None:
         self._send("restore")

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
 from tasks.core import pipeline
 from tasks.core.errors import TableError
 from tasks.core.storage import RETRIES_ENV, RETRY_TIMEOUT_ENV, DataRoot
-from tests.storage.conftest import LocalReference, use_endpoint
+from tests.storage.conftest import LocalReference, S3Server, use_endpoint
 from tests.storage.proxy import ProxyProcess
 from tests.storage.reference import fates, finish_unfinished, reservoir
 
@@ -66,3 +67,21 @@ def test_a_long_outage_fails_the_run_cleanly_and_the_next_run_completes_it(
     assert pipeline.unfinished_runs(root) == []
     assert_frame_equal(reservoir(root), reservoir(local_reference.root))
     assert_frame_equal(fates(root), fates(local_reference.root))
+
+
+def test_a_commit_whose_answer_is_lost_is_not_applied_twice(
+    s3_server: S3Server, bucket: str, flaky: ProxyProcess, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The worst storage error for a log: the commit landed, the answer did not. A blind retry
+    would append the rows again as the next version; the application transaction in each commit
+    lets the retry see that its commit is already there."""
+    use_endpoint(monkeypatch, flaky.endpoint, tmp_path / "state")
+    root = DataRoot.at(f"s3://{bucket}/wellspring")
+    root.append("runs", pl.DataFrame({"run_id": ["first"], "summary": ["{}"]}))
+    flaky.cut_after("/runs/_delta_log/00000000000000000001.json", for_s=1.0)
+
+    ref = root.append("runs", pl.DataFrame({"run_id": ["second"], "summary": ["{}"]}))
+
+    assert flaky.stats()["cuts"] == 1, "the commit's answer was lost"
+    assert sorted(root.scan("runs").collect()["run_id"]) == ["first", "second"]
+    assert ref.version == 1 and [h["version"] for h in root.history("runs")] == [1, 0]
