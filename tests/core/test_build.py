@@ -126,7 +126,10 @@ def test_dataset_card_and_croissant_describe_the_build(filled: DataRoot, tmp_pat
     assert diversity["vendi_score"]["build"] > 1
     # the reservoir is measured on a uniform sample, but counted whole
     assert diversity["documents"]["reservoir"] == reservoir.stats(filled)["documents"] > 300
-    assert 0 < manifest["diversity_reservoir_sample"] <= diversity["documents"]["reservoir"]
+    assert diversity["documents"]["build"] == 300
+    sample = manifest["diversity_sample"]
+    assert 0 < sample["reservoir"] <= diversity["documents"]["reservoir"] and 0 < sample["build"] <= 300
+    assert f"uniform samples of {sample['build']} build" in card
     assert "vendi_score" in card
 
 

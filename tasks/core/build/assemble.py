@@ -74,15 +74,17 @@ def with_texts(rows: pl.DataFrame, texts: pl.DataFrame) -> pl.DataFrame:
     return joined
 
 
-def metrics_sample(pool: pl.DataFrame, seed: int, cfg: DiversityConfig | None = None) -> pl.DataFrame:
-    """A uniform sample of ``pool`` (by a hash of ``doc_id`` and ``seed``) large enough for every
+def metrics_sample(frame: pl.DataFrame, seed: int, cfg: DiversityConfig | None = None) -> pl.DataFrame:
+    """A uniform sample of ``frame`` (by a hash of ``doc_id`` and ``seed``) large enough for every
     sample-bounded diversity metric: at least ``2 * sample_size`` documents and ``16`` UTF-8 bytes per
-    token of ``lexical_tokens`` (and twice ``compression_bytes``), so the reservoir's metrics are
-    estimated like the build's without reading every text."""
+    token of ``lexical_tokens`` (and twice ``compression_bytes``). The build and the reservoir are both
+    measured on such a sample: the same estimators, without reading (or tokenising) every text.
+    Sizes come from ``text`` or, for a pool without texts, ``text_bytes``."""
     cfg = cfg or DiversityConfig()
     wanted_bytes = max(16 * cfg.lexical_tokens, 2 * cfg.compression_bytes)
-    ordered = pool.sort(pl.col("doc_id").hash(seed=seed), "doc_id")
-    enough = ordered.select((pl.col("text_bytes").cum_sum() < wanted_bytes).sum()).item() + 1
+    size = pl.col("text").str.len_bytes() if "text" in frame.columns else pl.col("text_bytes")
+    ordered = frame.sort(pl.col("doc_id").hash(seed=seed & 0xFFFF_FFFF_FFFF_FFFF), "doc_id")
+    enough = ordered.select((size.cum_sum() < wanted_bytes).sum()).item() + 1
     return ordered.head(max(enough, 2 * cfg.sample_size))
 
 
@@ -137,8 +139,8 @@ def build_dataset(
 
     Writes shards, ``manifest.json``, ``README.md`` (dataset card) and ``croissant.json`` into a
     temporary sibling folder and renames it into place, so a refused or failed build leaves nothing.
-    ``metrics`` measures the build and the reservoir (default: :func:`diversity_metrics`); the
-    reservoir is measured on :func:`metrics_sample`, as its metrics are sample-bounded anyway.
+    ``metrics`` measures the build and the reservoir (default: :func:`diversity_metrics`), each on
+    a :func:`metrics_sample` (the metrics are sample-bounded anyway; ``documents`` is the whole count).
 
     Candidates are chosen without their texts; only the chosen documents' texts (and the metrics
     sample's) are read back from the pinned version, so peak memory follows the build's size.
@@ -176,11 +178,13 @@ def build_dataset(
         shards = write_shards(rows, staging, cfg.shard_rows)
         manifest = _manifest(name, build_id, created, cfg, version, rows, shards, synthetic, synthetic_hash)
         if measure is not None:
-            build_m, reservoir_m = measure(rows), measure(with_texts(pool_sample, texts))
-            if "documents" in reservoir_m:  # measured on a uniform sample of the pool; the count is the pool's
-                reservoir_m["documents"] = human_pool.height
+            build_sample = metrics_sample(rows, cfg.seed)
+            build_m, reservoir_m = measure(build_sample), measure(with_texts(pool_sample, texts))
+            for found, whole in ((build_m, rows), (reservoir_m, human_pool)):
+                if "documents" in found:  # measured on a uniform sample; the count is the whole set's
+                    found["documents"] = whole.height
             manifest["diversity"] = {k: {"build": build_m[k], "reservoir": reservoir_m.get(k)} for k in build_m}
-            manifest["diversity_reservoir_sample"] = pool_sample.height
+            manifest["diversity_sample"] = {"build": build_sample.height, "reservoir": pool_sample.height}
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         (staging / "README.md").write_text(dataset_card(manifest))
         (staging / "croissant.json").write_text(json.dumps(croissant(manifest), indent=2) + "\n")

@@ -35,6 +35,13 @@ def dataset_card(manifest: dict[str, Any]) -> str:
         f"| {k} | {v.get('build')} | {v.get('reservoir')} |" for k, v in metrics.items() if isinstance(v, dict)
     )
     sources = "\n".join(f"| {s} | {n} |" for s, n in counts["by_source"].items())
+    sample = manifest.get("diversity_sample")
+    sampled = (
+        f"\nMeasured on uniform samples of {sample['build']} build and {sample['reservoir']} reservoir documents "
+        "(`documents` counts the whole sets).\n"
+        if sample
+        else ""
+    )
     return f"""---
 {yaml.safe_dump(front, sort_keys=False).strip()}
 ---
@@ -62,7 +69,7 @@ Rebuild it byte for byte with the same reservoir version, config and seed; check
 | metric | build | reservoir |
 | --- | ---: | ---: |
 {metric_rows}
-
+{sampled}
 ## Motivation
 
 Built to train language models on verified human text with the rare topics and lexical tails kept,
