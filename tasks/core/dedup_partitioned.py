@@ -44,6 +44,7 @@ from scipy.sparse.csgraph import connected_components
 
 from tasks.core import decisions, minhash
 from tasks.core.config import MinHashConfig
+from tasks.core.errors import TableError
 from tasks.core.storage import DataRoot
 
 U32 = npt.NDArray[np.uint32]
@@ -91,6 +92,11 @@ class ShardFinalized:
 def scratch_folder(root: DataRoot, run_id: str, partitions: int) -> Path:
     """Where one run's near-dedup steps leave files for each other (per partition count, so a resumed
     run with another count never mixes the two layouts)."""
+    if not root.is_local:
+        raise TableError(
+            f"the partitioned near dedup keeps scratch files next to the tables, which needs a data root on a "
+            f"file system every worker mounts; {root.home} is an object store (run without Dask for now)"
+        )
     return root.path("scratch", run_id, f"{STAGE}-p{partitions}")
 
 
