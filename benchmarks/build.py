@@ -396,6 +396,16 @@ def _targets(result: dict[str, Any]) -> list[dict[str, Any]]:
     ):
         verdict = "n/a (quick)" if quick else ("met" if value < limit else "missed")
         out.append({"what": what, "measured": f"{value:,.1f} {unit}", "value": value, "verdict": verdict})
+    cpu = ours["process"]["cpu_seconds"]
+    out.append(
+        {
+            "what": "the same in CPU seconds, < 60 s (what the wall target measures on idle CPUs; a load average "
+            "above 2 on 2 cores stretches wall time)",
+            "measured": f"{cpu:,.1f} s",
+            "value": cpu,
+            "verdict": "n/a (quick)" if quick else ("met" if cpu < TARGET_SECONDS else "missed"),
+        }
+    )
     again = runs.get("ours again", {}).get("report", {})
     if again:
         same = [s["sha256"] for s in ours["report"]["shards"]] == [s["sha256"] for s in again["shards"]]
@@ -418,7 +428,11 @@ def _targets(result: dict[str, Any]) -> list[dict[str, Any]]:
                 "verdict": "met" if same else "missed",
             }
         )
-        for what, key in (("process wall s", "wall_seconds"), ("peak RSS MiB", "peak_rss_mb")):
+        for what, key in (
+            ("process wall s", "wall_seconds"),
+            ("process CPU s", "cpu_seconds"),
+            ("peak RSS MiB", "peak_rss_mb"),
+        ):
             was, now = runs["before"]["process"][key], ours["process"][key]
             out.append(
                 {
@@ -540,7 +554,7 @@ def main(argv: list[str] | None = None) -> int:
         "characters; the texts are dropped as it streams); rarity = rarity_from_buckets (document frequencies and "
         "shares, numpy); weights = sampling.weights minus rarity; sampling = weighted_sample minus weights, plus "
         "the final shuffle's keys; texts = reservoir_texts (a second streaming scan keeping the texts of the "
-        "chosen documents and of the metrics sample, a semi-join on doc_id); shards = write_shards (zstd-9 + "
+        "chosen documents and of the metrics sample, an is_in filter on doc_id: a semi-join that decodes only those texts); shards = write_shards (zstd-9 + "
         "sha256); manifest = counts per source/cluster/licence/language; metrics = the diversity metrics of the "
         "build and of the reservoir sample; record = the builds-table append; other = the rest (metrics sample, "
         "joins, shuffle sort, folder rename). The 'before' row's phases come from that revision's own benchmark "
