@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from matplotlib.figure import Figure
 
 from tasks.core.diversity.config import DiversityConfig
 from tasks.core.diversity.metrics import DiversityMetrics, Lexicon, measure
@@ -180,6 +179,8 @@ def _label(version: int | None) -> str:
 
 
 def _cluster_plot(path: Path, summary: DiversitySummary, current: _Side, previous: _Side | None) -> None:
+    from matplotlib.figure import Figure  # imported here: only reports draw, and matplotlib is slow to import
+
     fig = Figure(figsize=(8, 4), dpi=100)
     ax = fig.subplots()
     order = np.argsort(-current.cluster_sizes, kind="stable")
@@ -198,6 +199,8 @@ def _cluster_plot(path: Path, summary: DiversitySummary, current: _Side, previou
 
 
 def _rank_plot(path: Path, summary: DiversitySummary, current: _Side, previous: _Side | None) -> None:
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(6, 4.5), dpi=100)
     ax = fig.subplots()
     for side, version, style in ((current, summary.version, "-"), (previous, summary.previous_version, "--")):

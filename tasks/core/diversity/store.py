@@ -24,12 +24,9 @@ from typing import Any
 
 import numpy as np
 import sklearn
-import skops
-import skops.io as sio
 from sklearn.cluster import MiniBatchKMeans
 from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
-from skops.io.exceptions import UntrustedTypesFoundException
 
 from tasks.core.checksums import sha256_file
 from tasks.core.diversity.config import DiversityConfig
@@ -98,6 +95,9 @@ def save_model(root: DataRoot, model: DiversityModel) -> DiversityModel:
     """Store ``model`` as the next version; return it with ``info.version`` set."""
     base = models_dir(root)
     base.mkdir(parents=True, exist_ok=True)
+    import skops  # imported here: skops pulls in pandas and scipy.stats (~3 s), which most callers never need
+    import skops.io as sio
+
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=base))
     try:
         sio.dump(_state(model), staging / MODEL_FILE)
@@ -146,6 +146,9 @@ def load_model(root: DataRoot, version: int | None = None) -> DiversityModel:
         raise ModelIntegrityError(f"{path} is missing")
     if sha256_file(path) != manifest.get("sha256"):
         raise ModelIntegrityError(f"{path} does not match the sha256 in its manifest; refusing to load it")
+    import skops.io as sio  # see save_model
+    from skops.io.exceptions import UntrustedTypesFoundException
+
     try:
         state = sio.load(path, trusted=TRUSTED_TYPES)
     except UntrustedTypesFoundException as e:
