@@ -259,6 +259,10 @@ def render(result: dict[str, Any]) -> str:
         f"{result['machine']['date']}. Load average before / after: {result['load_before']} / "
         f"{result.get('load_after')}. Wall times are inflated by other jobs on the machine; CPU seconds are "
         "the fairer figure.",
+        *(
+            f"Merged in from a separate run started alongside it (`{m['command']}`, load before {m['load_before']})."
+            for m in result.get("merged_parts", [])
+        ),
         "",
         f"## {p['runs']} runs of {p['docs_per_run']:,} documents back to back, one process",
         "",
