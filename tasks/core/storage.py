@@ -67,6 +67,10 @@ _OBJECT_STORE_SCHEMES = ("s3", "s3a")
 # The storage clients' own defaults, used for Wellspring's commit retries when the settings are unset.
 _DEFAULT_RETRIES, _DEFAULT_RETRY_TIMEOUT_S = 10, 180.0
 
+# Tables created on object storage forget the application-transaction ids of their commits (see
+# :meth:`DataRoot.append`) after a week, so the ids do not pile up in every snapshot of the log.
+_REMOTE_TABLE_CONFIGURATION = {"delta.setTransactionRetentionDuration": "interval 7 days"}
+
 T = TypeVar("T")
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -219,6 +223,10 @@ class DataRoot:
         folder, inside :meth:`state_dir` when it is object storage."""
         return self.state_dir().joinpath(*parts)
 
+    @property
+    def _new_table_configuration(self) -> dict[str, str | None] | None:
+        return None if self.is_local else dict(_REMOTE_TABLE_CONFIGURATION)
+
     def table(self, table: str, version: int | None = None) -> DeltaTable:
         """The ``deltalake`` handle of ``table`` (at ``version``), with this root's storage options."""
         return DeltaTable(self.uri(table), version=version, storage_options=self.options)
@@ -293,6 +301,7 @@ class DataRoot:
                 schema_mode="merge",
                 commit_properties=commit_properties(metadata, app_id),
                 storage_options=self.options,
+                configuration=self._new_table_configuration,
                 # Bounded row groups let streaming readers (the quality stage) hold one small group at a time.
                 writer_properties=WriterProperties(max_row_group_size=16_384),
             )
@@ -346,7 +355,11 @@ class DataRoot:
                 return
             try:
                 DeltaTable.create(
-                    uri, arrow.schema, partition_by=schema.PARTITIONS.get(table), storage_options=self.options
+                    uri,
+                    arrow.schema,
+                    partition_by=schema.PARTITIONS.get(table),
+                    configuration=self._new_table_configuration,
+                    storage_options=self.options,
                 )
             except Exception:  # another writer created it first: fine, merge below
                 if not self.exists(table):

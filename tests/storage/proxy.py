@@ -29,9 +29,14 @@ _STATUS = re.compile(rb"^HTTP/1\.[01] (\d{3}) ")
 
 
 def _reset(sock: socket.socket) -> None:
-    """Close ``sock`` with a TCP RST instead of a clean FIN (SO_LINGER with a zero timeout)."""
+    """Close ``sock`` with a TCP RST instead of a clean FIN (SO_LINGER with a zero timeout).
+
+    ``shutdown(SHUT_RD)`` first wakes the pump thread blocked in ``recv`` on it: the kernel keeps a
+    socket open while a call is in progress, so without it the RST would wait for that call."""
     with contextlib.suppress(OSError):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RD)
     with contextlib.suppress(OSError):
         sock.close()
 

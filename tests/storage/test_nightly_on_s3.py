@@ -55,6 +55,9 @@ def test_every_table_operation_on_s3(s3_root: DataRoot) -> None:
     assert ref.uri.startswith("s3://") and ref.version == 0
     (commit,) = s3_root.history("runs")
     assert commit["operation"] == "WRITE" and commit.get("run_id") == "r1"
+    for name in ("runs", "signatures"):  # the ids that make commit retries safe expire after a week
+        configuration = s3_root.table(name).metadata().configuration
+        assert configuration["delta.setTransactionRetentionDuration"] == "interval 7 days"
 
 
 def test_local_state_of_an_s3_root_needs_the_setting(s3_root: DataRoot, monkeypatch: pytest.MonkeyPatch) -> None:

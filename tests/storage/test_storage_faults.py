@@ -78,7 +78,7 @@ def test_a_commit_whose_answer_is_lost_is_not_applied_twice(
     use_endpoint(monkeypatch, flaky.endpoint, tmp_path / "state")
     root = DataRoot.at(f"s3://{bucket}/wellspring")
     root.append("runs", pl.DataFrame({"run_id": ["first"], "summary": ["{}"]}))
-    flaky.cut_after("/runs/_delta_log/00000000000000000001.json", for_s=1.0)
+    flaky.cut_after("/runs/_delta_log/00000000000000000001.json", for_s=0.2)
 
     ref = root.append("runs", pl.DataFrame({"run_id": ["second"], "summary": ["{}"]}))
 
