@@ -21,7 +21,10 @@ Nothing looks at the length of a text or how it ends (the machine replies stop a
 window is a bounded prefix (``max_chars``), and each block is L2-normalised, so counts become rates.
 
 Block weights act as per-block prior scales: with L2-regularised logistic regression, multiplying a
-block by ``w`` is the same as dividing its penalty by ``w**2``.
+block by ``w`` is the same as dividing its penalty by ``w**2``. Both are 5.5, so the configured
+``regularization_c`` of 1 acts as C ~ 30 on unit-norm blocks. Leave-one-out mean ROC-AUC (one
+uncalibrated fit per fold) with the word block at half weight: C 1, 10, 30 gave 0.933, 0.944, 0.945;
+with equal weights at C 30, 0.951 (min 0.840); the calibrator absorbs the scale.
 """
 
 from __future__ import annotations
@@ -79,8 +82,8 @@ class FeatureSpec:
     max_chars: int = 1500
     syntax_features: int = 2**18
     word_features: int = 2**18
-    syntax_weight: float = 3.0
-    word_weight: float = 2.5
+    syntax_weight: float = 5.5
+    word_weight: float = 5.5
 
     def to_dict(self) -> dict[str, int | float]:
         return {
