@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import os
@@ -44,7 +45,8 @@ def emit(payload: dict[str, Any], as_json: bool, text: str) -> None:
 
 
 def expected_errors(fn: F) -> F:
-    """Turn a :class:`WellspringError` into ``error: <message>`` on stderr and exit code 1."""
+    """Turn a :class:`WellspringError`, or storage running out of space, into ``error: <message>`` on stderr
+    and exit code 1."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -53,8 +55,36 @@ def expected_errors(fn: F) -> F:
         except WellspringError as e:
             typer.echo(f"error: {e}", err=True)
             raise typer.Exit(1) from None
+        except Exception as e:
+            if not out_of_space(e):
+                raise
+            typer.echo(f"error: the data root is out of space ({_first_line(e)}); {OUT_OF_SPACE_ADVICE}", err=True)
+            raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+OUT_OF_SPACE_ADVICE = "free space and run again: the next run finishes this one, nothing half-written is kept"
+_OUT_OF_SPACE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+# deltalake reports the OS error inside its own exception's message ("... (os error 28)")
+_OUT_OF_SPACE_TEXT = ("os error 28", "os error 122", "os error 27", "no space left on device", "file too large")
+
+
+def out_of_space(error: BaseException) -> bool:
+    """Whether ``error`` (or an error it was raised from) means the disk or quota is full."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno in _OUT_OF_SPACE_ERRNOS:
+            return True
+        if any(text in str(seen).lower() for text in _OUT_OF_SPACE_TEXT):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0][:200] if text else type(error).__name__
 
 
 def run_tags(kind: str, home: str) -> Any:

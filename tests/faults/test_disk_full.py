@@ -103,11 +103,6 @@ def test_disk_full_fails_cleanly_and_a_rerun_after_freeing_space_equals_no_fault
     check_consistent(Path(rerun["job"]["home"]), scenarios["expected"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the CLI shows a traceback for a storage OS error: needs an error: line for DeltaError/OSError "
-    "(change requested in flows/cli_common.py, see the fault-injection report)",
-)
 def test_disk_full_on_the_cli_is_one_line_error(disks: dict[str, Path | None], tmp_path: Path) -> None:
     disk = disks["cli"]
     if disk is None:
