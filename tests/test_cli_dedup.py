@@ -163,3 +163,17 @@ def test_wellspring_dedup_typer_command_matches_the_lean_one(docs_f: Path, tmp_p
     assert json.loads(result.stdout)["removed"] >= len(NEAR_COPIES)
     bad = CliRunner().invoke(app, ["dedup", inputs[0], "--out", str(tmp_path / "x"), "--num-perm", "1"])
     assert bad.exit_code == 1 and bad.stdout == "" and bad.stderr.startswith("error: --num-perm")
+
+
+def test_the_wellspring_script_sends_dedup_to_the_lean_front_end(tmp_path: Path) -> None:
+    """The console script's launcher, in a fresh interpreter: ``dedup`` runs without building the typer app."""
+    code = (
+        "import sys; "
+        f"sys.argv = ['wellspring', 'dedup', {str(INBOX / 'docs-a.jsonl')!r}, '--out', {str(tmp_path)!r}, '--json']\n"
+        "from flows.launcher import main\n"
+        "try:\n    main()\nexcept SystemExit as e:\n"
+        "    print(e.code, 'typer' in sys.modules, 'flows.cli' in sys.modules, file=sys.stderr)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stderr.strip() == "0 False False"
+    assert json.loads(out.stdout)["documents"] == 428
