@@ -8,7 +8,8 @@
 * every case with a known bug on its own, with a timeout, so a crash or a hang shows as the outcome;
 * pytest on ``tests/reliability`` (``WELLSPRING_RELIABILITY_FULL=1`` unless ``--quick``: many more
   hypothesis examples and the heavy corpus) and on ``tests/test_crash_and_concurrency.py`` (SIGKILL during
-  the reservoir commit, two nightly runs at once).
+  the reservoir commit, two nightly runs at once), ``tests/faults`` (SIGKILL at every stage boundary and
+  mid-write, disk full, a Prefect server restart) and the S3 outage tests, each test listed with its outcome.
 
 Results: ``benchmarks/results/reliability.{json,md}`` (``reliability.quick.*`` with ``--quick``).
 """
@@ -24,6 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 from benchmarks.common import REPO, machine, measure, table, write_results
 from tests.reliability.corpus import Case
@@ -70,13 +72,15 @@ def known_bug_row(case: Case, folder: Path, full: bool, home: Path) -> dict[str,
 def pytest_row(name: str, args: list[str], full: bool) -> dict[str, Any]:
     """pytest on ``args`` in a child process: result, pytest's closing summary line, seconds, peak RSS."""
     env = {**os.environ, "WELLSPRING_RELIABILITY_FULL": "1" if full else "0"}
-    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args]
     started = time.perf_counter()
-    with tempfile.TemporaryFile() as out:
+    with tempfile.TemporaryDirectory() as work, tempfile.TemporaryFile() as out:
+        junit = Path(work, "junit.xml")
+        cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={junit}", *args]
         proc = subprocess.Popen(cmd, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, env=env)
         _, status, usage = os.wait4(proc.pid, 0)
         out.seek(0)
         lines = out.read().decode("utf-8", "replace").strip().splitlines()
+        tests = test_outcomes(junit)
     returncode = os.waitstatus_to_exitcode(status)
     return {
         "suite": name,
@@ -86,7 +90,28 @@ def pytest_row(name: str, args: list[str], full: bool) -> dict[str, Any]:
         "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
         "summary": lines[-1].strip("= ") if lines else "",
         "failures": [line for line in lines if line.startswith(("FAILED", "ERROR", "XPASS"))][:20],
+        "tests": tests,
     }
+
+
+def test_outcomes(junit: Path) -> list[dict[str, Any]]:
+    """Each test of a pytest run from its JUnit XML (written by pytest itself): node id, outcome, seconds."""
+    if not junit.is_file():
+        return []
+    found = []
+    for case in ElementTree.parse(junit).getroot().iter("testcase"):
+        kinds = {child.tag: child for child in case}
+        skipped = kinds.get("skipped")
+        if "failure" in kinds or "error" in kinds:
+            outcome = "FAIL"
+        elif skipped is not None:
+            kind = "xfail" if skipped.get("type") == "pytest.xfail" else "skipped"
+            outcome = f"{kind}: {skipped.get('message', '')[:120]}"
+        else:
+            outcome = "ok"
+        node = case.get("classname", "").replace(".", "/") + ".py::" + case.get("name", "")
+        found.append({"test": node, "outcome": outcome, "seconds": round(float(case.get("time", 0)), 1)})
+    return found
 
 
 def outcome_of(row: dict[str, Any]) -> str:
@@ -130,6 +155,12 @@ def markdown(data: dict[str, Any]) -> str:
     suite_rows = [
         [s["suite"], "ok" if s["ok"] else "FAIL", s["summary"], s["wall_seconds"], s["peak_rss_mib"]] for s in suites
     ]
+    fault_rows = [
+        [f"`{t['test']}`", t["outcome"], t["seconds"]]
+        for s in suites
+        if "faults" in s["suite"] or "crash" in s["suite"] or "S3" in s["suite"]
+        for t in s.get("tests", [])
+    ]
     lost = sum(r["lost"] for r in corpus)
     return "\n\n".join(
         [
@@ -149,6 +180,11 @@ def markdown(data: dict[str, Any]) -> str:
             table(["input", "fault", "outcome", "rows", "in raw", "lost", "peak RSS MiB"], bug_rows)
             if bug_rows
             else "None.",
+            "## Faults",
+            "Each test injects a real fault (SIGKILL of the run at a stage boundary or mid-write, a full disk, a "
+            "Prefect server restart, an S3 outage or a lost reply) and then checks that a re-run completes with the "
+            "reservoir equal to the no-fault run: *ok* means no record was lost or duplicated.",
+            table(["fault test", "outcome", "seconds"], fault_rows) if fault_rows else "Not run.",
             "## Test suites",
             table(["suite", "result", "pytest summary", "seconds", "peak RSS MiB"], suite_rows),
         ]
@@ -178,6 +214,9 @@ def main(argv: list[str] | None = None) -> int:
     suites = [
         pytest_row("tests/reliability" + ("" if args.quick else " (FULL)"), ["tests/reliability"], full),
         pytest_row("tests/test_crash_and_concurrency.py", ["tests/test_crash_and_concurrency.py"], full),
+        # kill -9 at every stage and mid-write, disk full, Prefect server restart (FULL), storage faults on S3
+        pytest_row("tests/faults" + ("" if args.quick else " (FULL)"), ["tests/faults"], full),
+        pytest_row("tests/storage (S3 faults)", ["tests/storage/test_storage_faults.py"], full),
     ]
     data = {
         "machine": machine(),
