@@ -19,7 +19,8 @@ original (Jaccard about 0.1: a new document for near dedup and a new ``doc_id`` 
 one row in 20 of each copy changes only the words whose hash is ``0 mod 64`` instead (Jaccard about
 0.85: a near-duplicate the dedup stage must drop). Global row ``g`` is row ``g mod n`` of copy
 ``g div n``. The inbox is Parquet files of 10,000 documents (``text``, ``source``, ``url``,
-``created_at``, ``license``) under ``benchmarks/.work/scale/``; a shard is one file (10,000 documents).
+``created_at``, ``license``) under ``benchmarks/.work/scale/``; shards are bounded at the largest file's
+size, so a shard is one or two files (10,000-25,000 documents).
 
 ``--quick`` runs 3,000 documents in files of 1,000. Results: ``benchmarks/results/scale[.quick].{json,md}``.
 """
@@ -280,7 +281,7 @@ def projection(run: dict[str, Any]) -> str:
     mapped = sum(run["worker_cpu_seconds"]) / n  # worker CPU seconds per document (all mapped tasks)
     serial = run["driver_cpu_seconds"] / n  # the flow process: orchestration and the run-wide stages
     worker_hours = TARGET_DOCS * mapped / 3600
-    shard_docs = FILE_DOCS * SHARD_FILES
+    shard_docs = n // max(1, run["tasks"].get("ingest_shard", {}).get("tasks", 1))
     lines = [
         "## Projection to 10^9 documents",
         "",
@@ -288,7 +289,7 @@ def projection(run: dict[str, Any]) -> str:
         f"mapped tasks, {1e6 * serial:,.0f} µs of driver CPU per document (Prefect orchestration plus the run-wide",
         "stages: exact dedup, the component merge, admission, the reservoir commit and the summary).",
         f"10^9 documents are {worker_hours:,.0f} worker CPU-hours of mapped work, in {TARGET_DOCS // shard_docs:,} shards",
-        f"of {shard_docs:,} documents: {worker_hours / 100:,.1f} h on 100 single-core workers,",
+        f"of {shard_docs:,} documents as measured: {worker_hours / 100:,.1f} h on 100 single-core workers,",
         f"{worker_hours / 500:,.1f} h on 500. Per-worker memory is one shard's: the peak RSS above",
         "(most of it the imported libraries), independent of the run's size.",
         f"The run-wide stages as they stand would add about {TARGET_DOCS * serial / 3600:,.0f} CPU-hours in one",
