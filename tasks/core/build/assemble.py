@@ -194,7 +194,9 @@ def build_dataset(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    record(root, manifest, out)
+    # On object storage the finished folder is also published under the data root (manifest last),
+    # so the build is found where its tables are; the local copy stays where it was written.
+    record(root, manifest, root.publish(out, f"datasets/{build_id}"))
     return manifest
 
 
@@ -239,7 +241,7 @@ def _manifest(
     }
 
 
-def record(root: DataRoot, manifest: dict[str, Any], out: Path) -> TableRef:
+def record(root: DataRoot, manifest: dict[str, Any], out: Path | str) -> TableRef:
     """Append the build to the ``builds`` table (which pins its reservoir version against purges)."""
     row = {
         "build_id": manifest["build_id"],
@@ -250,7 +252,7 @@ def record(root: DataRoot, manifest: dict[str, Any], out: Path) -> TableRef:
         "seed": manifest["seed"],
         "documents": manifest["counts"]["documents"],
         "human_share": manifest["counts"]["human_share"],
-        "out_dir": str(out.resolve()),
+        "out_dir": out if isinstance(out, str) else str(out.resolve()),
         "manifest": json.dumps(manifest, sort_keys=True),
     }
     return root.append("builds", pl.DataFrame([row]), {"build_id": manifest["build_id"]})
