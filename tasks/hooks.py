@@ -28,7 +28,7 @@ def record_failure(flow: Any, flow_run: Any, state: Any) -> None:
     }
     try:
         root = DataRoot.at(params.get("home"))
-        if root.is_local:
+        if root.has_state_dir:
             with open(root.path("failures.jsonl"), "a") as fh:
                 fh.write(json.dumps(entry) + "\n")
         url = os.environ.get(WEBHOOK_ENV)

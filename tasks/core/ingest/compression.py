@@ -150,5 +150,7 @@ def open_input(path: Path, cfg: IngestConfig, raw: BinaryIO | None = None) -> tu
     kind = compression_of(head)
     if kind is None:
         return fh, None
-    stream = DecompressingStream(fh, path.stat().st_size, cfg, kind)
+    size = fh.seek(0, io.SEEK_END)  # not path.stat(): the file may be an object in remote storage
+    fh.seek(0)
+    stream = DecompressingStream(fh, size, cfg, kind)
     return io.BufferedReader(stream, buffer_size=_CHUNK), kind

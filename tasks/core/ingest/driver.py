@@ -10,11 +10,10 @@ from __future__ import annotations
 import codecs
 import datetime as dt
 import gc
-import io
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 import pyarrow as pa
 from tqdm import tqdm
@@ -28,6 +27,7 @@ from tasks.core.ingest.items import Columns, Fields, Item, Rejection, StreamBrok
 from tasks.core.ingest.readers import BLOCK_READERS, READERS
 from tasks.core.ingest.records import BatchBuilder
 from tasks.core.ledger import InputFile
+from tasks.core.ledger import open_input as open_source
 from tasks.core.storage import DataRoot, TableRef
 
 # A batch is flushed at ``ingest.batch_rows`` records or this much text, whichever comes first: the
@@ -107,20 +107,6 @@ def read_items(
             yield Rejection(position + 1, e.reason, e.message)
 
 
-class _CountingFile(io.FileIO):
-    """A file that reports bytes read to a progress bar."""
-
-    def __init__(self, path: str, bar: tqdm) -> None:
-        super().__init__(path, "rb")
-        self._bar = bar
-
-    def readinto(self, buffer: Any) -> int | None:
-        n = super().readinto(buffer)
-        if n:
-            self._bar.update(n)
-        return n
-
-
 def ingest_files(
     root: DataRoot, run_id: str, files: list[InputFile], cfg: IngestConfig, progress: bool | None = None
 ) -> IngestResult:
@@ -144,7 +130,7 @@ def ingest_files(
             source = outcome.input
             default_source = cfg.default_source or source.path.name.split(".")[0]
             builder = BatchBuilder(cfg, run_id, source.name, source.sha256, default_source)
-            counting = io.BufferedReader(_CountingFile(str(source.path), bar), buffer_size=1 << 20)
+            counting = open_source(source, on_read=bar.update)  # local or object storage
             for item in read_items(source, cfg, outcome, counting, columnar=True):
                 if isinstance(item, Columns):
                     found = builder.add_columns(item)

@@ -104,7 +104,7 @@ def load_registry(root: DataRoot | str | Path | None = None, extra: str | Path |
     paths: list[Path] = []
     if root is not None:
         data_root = root if isinstance(root, DataRoot) else DataRoot.at(root)
-        if data_root.is_local and data_root.path(USER_FILE).is_file():
+        if data_root.has_state_dir and data_root.path(USER_FILE).is_file():
             paths.append(data_root.path(USER_FILE))
     if extra is not None:
         if not Path(extra).is_file():
