@@ -29,8 +29,17 @@ def use_home(home: str | None) -> str:
     from tasks.core.storage import resolve_home  # late: keeps deltalake out of every command's start-up
 
     resolved = resolve_home(home)
-    if "://" not in resolved and "PREFECT_API_URL" not in os.environ and "PREFECT_HOME" not in os.environ:
-        prefect_home = Path(resolved) / "prefect"
+    if "PREFECT_API_URL" in os.environ or "PREFECT_HOME" in os.environ:
+        return resolved
+    state: Path | None = None
+    if "://" not in resolved:
+        state = Path(resolved)
+    elif os.environ.get("WELLSPRING_STATE_DIR"):  # an object-storage root keeps its local state there
+        from tasks.core.storage import DataRoot
+
+        state = DataRoot(resolved).state_dir()
+    if state is not None:
+        prefect_home = state / "prefect"
         prefect_home.mkdir(parents=True, exist_ok=True)
         os.environ["PREFECT_HOME"] = str(prefect_home)
     return resolved
