@@ -29,7 +29,7 @@ from tasks.diversity import score_diversity
 from tasks.hooks import record_failure
 from tasks.provenance import score_provenance
 from tasks.reservoir import apply_admission_policy, commit_to_reservoir
-from tasks.runs import Run, find_new_inputs, find_unfinished_runs, start_run, summarize_run
+from tasks.runs import Run, find_new_inputs, find_unfinished_runs, maintain_tables, start_run, summarize_run
 
 
 def _run_name() -> str:
@@ -181,5 +181,8 @@ def nightly_flow(
     with DataRoot.at(home).lock("nightly"):
         if execution.on_dask:
             on_dask = nightly_on_dask.with_options(task_runner=dask_task_runner(execution))
-            return on_dask(inbox, home, config, execution.shard_bytes, execution.partitions)
-        return _nightly(inbox, home, cfg, execution)
+            summary = on_dask(inbox, home, config, execution.shard_bytes, execution.partitions)
+        else:
+            summary = _nightly(inbox, home, cfg, execution)
+        summary["maintenance"] = maintain_tables(home)  # after the run is recorded: housekeeping, not a result
+        return summary

@@ -9,7 +9,7 @@ from prefect import task
 from prefect.runtime import flow_run
 
 from tasks.artifacts import publish_run_summary
-from tasks.core import pipeline
+from tasks.core import maintenance, pipeline
 from tasks.core.config import NightlyConfig
 from tasks.core.ledger import InputFile, list_inputs, new_inputs
 from tasks.core.storage import DataRoot, versions
@@ -61,3 +61,10 @@ def summarize_run(run: Run, cfg: NightlyConfig) -> dict[str, object]:
     summary["versions"]["runs"] = runs_ref.version  # type: ignore[index]
     publish_run_summary(summary)
     return summary
+
+
+@task(name="maintain-tables", retries=1, retry_delay_seconds=[10])
+def maintain_tables(home: str | None) -> list[dict[str, object]]:
+    """Checkpoint each table's Delta log every few versions and expire old log entries (versions that builds
+    pinned stay readable), so opening a table stays fast however many runs the data root has seen."""
+    return maintenance.report(maintenance.maintain(DataRoot.at(home)))

@@ -45,6 +45,12 @@ def test_nightly_flow_end_to_end(sample_inbox: Path, tmp_path: Path) -> None:
     again = nightly_flow(inbox=str(sample_inbox), home=str(home))
     assert (again["ingested"], again["admitted"]) == (0, 0)
     assert again["versions"]["reservoir"] == versions["reservoir"]  # type: ignore[index]
+    # After each run the flow maintains every table's Delta log (tasks/core/maintenance.py).
+    maintained = {m["table"]: m for m in again["maintenance"]}  # type: ignore[attr-defined]
+    assert {"raw", "decisions", "reservoir", "ledger", "runs"} <= set(maintained)
+    for name, done in maintained.items():
+        assert done["version"] == root.ref(name).version
+        assert done["log_files_after"] == len(list((home / name / "_delta_log").iterdir()))
 
 
 def test_a_failed_run_leaves_a_clear_failure_record(sample_inbox: Path, tmp_path: Path) -> None:
