@@ -426,10 +426,7 @@ def merge_components(folder: Path, cfg: MinHashConfig, index: pl.LazyFrame | Non
         )
         info = pl.concat([info, stored])
     members = pl.DataFrame({"doc_id": nodes, "label": pl.Series(labels, dtype=pl.Int64)}).join(info, on="doc_id")
-    if cfg.reservoir_wins:
-        order, descending = ["label", "in_index", "p_human", "created_at", "doc_id"], [False, True, True, False, False]
-    else:
-        order, descending = ["label", "p_human", "created_at", "doc_id"], [False, True, False, False]
+    order, descending = minhash.survivor_order(cfg)
     survivors = (
         members.sort(order, descending=descending, nulls_last=True)
         .unique("label", keep="first", maintain_order=True)

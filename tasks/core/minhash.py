@@ -975,6 +975,15 @@ def _verify(
     return i[keep], j[keep]
 
 
+def survivor_order(cfg: MinHashConfig) -> tuple[list[str], list[bool]]:
+    """The sort that puts each component's survivor first (``label`` is the component): a reservoir document
+    when ``cfg.reservoir_wins``, then the highest ``p_human``, the earliest ``created_at``, the smallest
+    ``doc_id``. The partitioned dedup uses the same rule, so both choose the same survivors."""
+    if cfg.reservoir_wins:
+        return ["label", "in_index", "p_human", "created_at", "doc_id"], [False, True, True, False, False]
+    return ["label", "p_human", "created_at", "doc_id"], [False, True, False, False]
+
+
 def _clusters(
     meta: pl.DataFrame,
     reservoir: pl.DataFrame,
@@ -987,10 +996,7 @@ def _clusters(
     """The output rows (see :func:`near_duplicates`) from the kept pairs."""
     n = meta.height
     members = _members(meta, reservoir, *_components(i, j))
-    if cfg.reservoir_wins:
-        order, descending = ["label", "in_index", "p_human", "created_at", "doc_id"], [False, True, True, False, False]
-    else:
-        order, descending = ["label", "p_human", "created_at", "doc_id"], [False, True, False, False]
+    order, descending = survivor_order(cfg)
     survivors = (
         members.sort(order, descending=descending, nulls_last=True)
         .unique("label", keep="first", maintain_order=True)
