@@ -21,6 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from prefect import task
 from prefect.cache_policies import CachePolicy, Inputs
 from prefect.context import TaskRunContext
 from prefect.utilities.hashing import hash_objects
@@ -95,3 +96,9 @@ def stage_cache_policy(source_dir: Path = CORE_DIR) -> CachePolicy:
 
 
 STAGE_CACHE = stage_cache_policy()
+
+
+def stage_task(name: str, **options: Any) -> Any:
+    """``@task`` for a stage of a nightly run: :data:`STAGE_CACHE` and its expiry, plus ``options``
+    (retries, timeouts)."""
+    return task(name=name, cache_policy=STAGE_CACHE, cache_expiration=CACHE_EXPIRATION, **options)
