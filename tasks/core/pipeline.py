@@ -79,10 +79,13 @@ def _alive(root: DataRoot, run_id: str, inputs: Sequence[str] | None) -> pl.Lazy
 def quality_stage(root: DataRoot, run_id: str, cfg: QualityConfig, inputs: Sequence[str] | None = None) -> StageResult:
     """Drop records that fail a quality rule, with ``low_quality:<rule>`` as the reason (of the
     ``inputs`` shard only, when given)."""
-    verdicts = quality_verdicts(_alive(root, run_id, inputs), cfg).collect(engine="streaming")
-    failed = verdicts.filter(pl.col("reason").is_not_null())
+    verdicts = quality_verdicts(_alive(root, run_id, inputs), cfg)
+    # Only the failures are held (and counted in the same streaming pass): memory stays flat in the run's size.
+    failed, considered = pl.collect_all(
+        [verdicts.filter(pl.col("reason").is_not_null()), verdicts.select(pl.len())], engine="streaming"
+    )
     ref = decisions.record(root, run_id, "quality", decisions.DROPPED, failed)
-    return StageResult("quality", verdicts.height, _counts(failed), wrote=[ref])
+    return StageResult("quality", considered.item(), _counts(failed), wrote=[ref])
 
 
 def pii_stage(root: DataRoot, run_id: str, cfg: PiiConfig, inputs: Sequence[str] | None = None) -> StageResult:
