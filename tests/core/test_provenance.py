@@ -279,3 +279,22 @@ def test_cli_train_and_score_end_to_end(tmp_path: Path, human: pl.DataFrame, mac
         app, ["score", str(machine_file), "--out", str(out), "--home", home, "--model-version", "9"]
     )
     assert missing.exit_code == 1 and "v9 does not exist" in missing.output
+
+
+def test_character_model_of_human_text(human: pl.DataFrame) -> None:
+    from tasks.core.provenance.charlm import CharNgramCounts
+
+    texts = [t for t in human["text"].to_list() if len(t) > 300][:40]
+    seen, held = texts[:30], texts[30:]
+    both = CharNgramCounts.of(seen + held, bits=18)
+    # removing a subset's counts gives exactly the model that never saw it (out-of-fold features)
+    alone = CharNgramCounts.of(seen, bits=18)
+    without = both.without(CharNgramCounts.of(held, bits=18))
+    assert np.array_equal(without.counts, alone.counts) and without.total == alone.total
+    # English the model has not seen has far fewer improbable characters than the same letters shuffled
+    rng = np.random.default_rng(0)
+    shuffled = ["".join(rng.permutation(list(t))) for t in held]
+    features = alone.features(held + shuffled + [""], window=128, smoothing=2.0, rare=0.01)
+    assert features.shape == (len(held) * 2 + 1, 2)
+    assert features[: len(held), 1].mean() < features[len(held) : -1, 1].mean() / 2
+    assert features[-1].tolist() == [0.0, 0.0]  # an empty text has no surprise at all

@@ -8,10 +8,12 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold, cross_val_predict, train_test_split
+from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict, train_test_split
 
 from tasks.core.errors import SchemaError
+from tasks.core.provenance.charlm import CharNgramCounts
 from tasks.core.provenance.config import ProvenanceConfig
 from tasks.core.provenance.features import FeatureSpec, Featurizer
 from tasks.core.provenance.metrics import balanced_weights, summary
@@ -25,18 +27,27 @@ class ProvenanceModel:
     logistic regression (Platt scaling) from its decision score to P(human), fitted on out-of-fold
     scores with both classes weighted equally, so ``logit(predict(x))`` is a likelihood ratio and the
     class prior stays where it belongs (``ProvenanceConfig.prior_log_odds``).
+
+    ``human_chars`` is a character language model of the human training texts
+    (:mod:`tasks.core.provenance.charlm`); its two features, standardised with ``charlm_center`` and
+    ``charlm_scale`` (from the training set), are appended to the n-gram features.
     """
 
     spec: FeatureSpec
     classifier: LogisticRegression
     calibrator: LogisticRegression
+    human_chars: CharNgramCounts
+    charlm_center: np.ndarray
+    charlm_scale: np.ndarray
     info: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._featurizer = Featurizer(self.spec)
 
     def features(self, texts: pl.Series) -> Any:
-        return self._featurizer.transform(texts)
+        prefixes = self._featurizer.prefixes(texts)
+        raw = charlm_features(self.human_chars, prefixes.to_list(), self.spec)
+        return _with_charlm(self._featurizer.transform(prefixes), raw, self.charlm_center, self.charlm_scale, self.spec)
 
     def decision(self, texts: pl.Series) -> np.ndarray:
         """The uncalibrated decision score (log-odds scale, higher = more human)."""
@@ -85,6 +96,36 @@ def match_lengths(texts: pl.Series, reference: pl.Series, seed: int) -> pl.Serie
     return pl.Series("text", out, dtype=pl.String)
 
 
+def charlm_features(counts: CharNgramCounts, texts: list[str], spec: FeatureSpec) -> np.ndarray:
+    """The unscaled character language model features of ``texts`` (already cut to the classified window)."""
+    return counts.features(texts, spec.charlm_window, spec.charlm_smoothing, spec.charlm_rare)
+
+
+def _with_charlm(x: Any, raw: np.ndarray, center: np.ndarray, scale: np.ndarray, spec: FeatureSpec) -> sp.csr_matrix:
+    """The n-gram matrix with the standardised, weighted language model features as extra columns."""
+    dense = (raw - center) / scale * spec.charlm_weight
+    return sp.hstack([x, sp.csr_matrix(dense)], format="csr")
+
+
+def _human_language_model(
+    texts: list[str], y: np.ndarray, spec: FeatureSpec, seed: int
+) -> tuple[CharNgramCounts, np.ndarray]:
+    """The human character model and every training text's features under it.
+
+    A human training text is scored by the model minus its own fold (5 folds), so its features are
+    those of unseen human text, as they will be at scoring time; machine texts are not in the model.
+    """
+    human = np.flatnonzero(y == 1)
+    counts = CharNgramCounts.of([texts[i] for i in human], spec.charlm_bits)
+    raw = np.zeros((len(texts), 2))
+    machine = np.flatnonzero(y != 1)
+    raw[machine] = charlm_features(counts, [texts[i] for i in machine], spec)
+    for _, part in KFold(min(5, len(human)), shuffle=True, random_state=seed).split(human):
+        fold = [texts[i] for i in human[part]]
+        raw[human[part]] = charlm_features(counts.without(CharNgramCounts.of(fold, spec.charlm_bits)), fold, spec)
+    return counts, raw
+
+
 def _classifier(cfg: ProvenanceConfig, seed: int) -> LogisticRegression:
     return LogisticRegression(C=cfg.regularization_c, solver="liblinear", dual=True, max_iter=5000, random_state=seed)
 
@@ -100,7 +141,11 @@ def fit(
     """
     spec = spec or FeatureSpec()
     y = np.asarray(y).astype(int)
-    x = Featurizer(spec).transform(texts)
+    featurizer = Featurizer(spec)
+    prefixes = featurizer.prefixes(texts)
+    human_chars, raw = _human_language_model(prefixes.to_list(), y, spec, seed)
+    center, scale = raw.mean(axis=0), raw.std(axis=0) + 1e-9
+    x = _with_charlm(featurizer.transform(prefixes), raw, center, scale, spec)
     weights = balanced_weights(y)
     folds = int(min(5, np.bincount(y, minlength=2).min()))
     if folds < 2:
@@ -115,7 +160,7 @@ def fit(
     )
     calibrator = LogisticRegression(C=1e4, class_weight="balanced").fit(out_of_fold.reshape(-1, 1), y)
     classifier = _classifier(cfg, seed).fit(x, y, sample_weight=weights)
-    return ProvenanceModel(spec, classifier, calibrator)
+    return ProvenanceModel(spec, classifier, calibrator, human_chars, center, scale)
 
 
 def training_set(human: pl.DataFrame, machine: pl.DataFrame, cfg: ProvenanceConfig, seed: int) -> pl.DataFrame:

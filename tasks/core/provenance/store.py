@@ -13,9 +13,11 @@ import os
 import re
 import shutil
 import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import sklearn
 import skops.io as sio
 from sklearn.linear_model import LogisticRegression
@@ -23,6 +25,7 @@ from skops.io.exceptions import UntrustedTypesFoundException
 
 from tasks.core.checksums import sha256_file
 from tasks.core.errors import NotFoundError, WellspringError
+from tasks.core.provenance.charlm import CharNgramCounts
 from tasks.core.provenance.features import FEATURE_VERSION, FeatureSpec
 from tasks.core.provenance.model import ProvenanceModel
 from tasks.core.storage import DataRoot
@@ -33,6 +36,7 @@ MODEL_FILE, METRICS_FILE, MANIFEST_FILE = "model.skops", "metrics.json", "manife
 #: Every type a provenance model file may contain besides skops' own defaults (builtins, numpy arrays).
 TRUSTED_TYPES: tuple[str, ...] = ("sklearn.linear_model._logistic.LogisticRegression",)
 PARTS = ("classifier", "calibrator")
+ARRAYS = ("charlm_counts", "charlm_center", "charlm_scale")
 
 
 class ModelFileError(WellspringError):
@@ -63,7 +67,19 @@ def save_model(root: DataRoot, model: ProvenanceModel, metrics: dict[str, Any]) 
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=base))
     try:
         model_path = staging / MODEL_FILE
-        sio.dump({"classifier": model.classifier, "calibrator": model.calibrator}, model_path)
+        sio.dump(
+            {
+                "classifier": model.classifier,
+                "calibrator": model.calibrator,
+                # the character model as plain arrays: numpy arrays and floats need no allow-list entry
+                "charlm_counts": model.human_chars.counts.astype(np.float32),  # integer counts < 2**24: exact
+                "charlm_total": model.human_chars.total,
+                "charlm_center": model.charlm_center,
+                "charlm_scale": model.charlm_scale,
+            },
+            model_path,
+            compression=zipfile.ZIP_DEFLATED,  # the count table is mostly zeros
+        )
         (staging / METRICS_FILE).write_text(json.dumps(metrics, indent=2, default=str) + "\n")
         for _ in range(100):
             version = (max(versions(root), default=0)) + 1
@@ -123,11 +139,29 @@ def load_model(root: DataRoot, version: int | None = None) -> ProvenanceModel:
         raise ModelFileError(f"{model_path} holds types outside the allow-list, refusing to load it: {e}") from e
     except Exception as e:  # skops raises many types for a damaged archive
         raise ModelFileError(f"{model_path} is not a readable skops model: {e}") from e
-    if not isinstance(loaded, dict) or not all(isinstance(loaded.get(part), LogisticRegression) for part in PARTS):
+    spec = FeatureSpec(**spec_dict)
+    if (
+        not isinstance(loaded, dict)
+        or not all(isinstance(loaded.get(part), LogisticRegression) for part in PARTS)
+        or not all(isinstance(loaded.get(part), np.ndarray) for part in ARRAYS)
+        or not isinstance(loaded.get("charlm_total"), float)
+        or loaded["charlm_counts"].shape != (1 << spec.charlm_bits,)
+        or loaded["charlm_center"].shape != (2,)
+        or loaded["charlm_scale"].shape != (2,)
+    ):
         raise ModelFileError(f"{model_path} does not hold a provenance model")
     info = dict(manifest.get("info", {}))
     info["version"] = version
-    return ProvenanceModel(FeatureSpec(**spec_dict), loaded["classifier"], loaded["calibrator"], info)
+    human_chars = CharNgramCounts(loaded["charlm_counts"].astype(np.float64), loaded["charlm_total"])
+    return ProvenanceModel(
+        spec,
+        loaded["classifier"],
+        loaded["calibrator"],
+        human_chars,
+        loaded["charlm_center"],
+        loaded["charlm_scale"],
+        info,
+    )
 
 
 def load_metrics(root: DataRoot, version: int) -> dict[str, Any]:
