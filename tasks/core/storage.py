@@ -414,6 +414,12 @@ class DataRoot:
                 return write()
             except OSError as e:  # deltalake's object-store errors
                 error = e
+            except CommitFailedError:
+                # On a retry, the commit we conflict with can be our own earlier attempt whose answer was lost
+                # (the landed() check before this attempt may itself have hit the outage).
+                if attempt > 1 and landed is not None and landed():
+                    return None
+                raise
             if attempt == tries or time.monotonic() + delay > deadline:
                 break
             time.sleep(delay)
