@@ -52,7 +52,7 @@ def main() -> int:
     print(f"  data root (Delta tables raw, quarantine, decisions, reservoir, ledger, runs): {home}")
     print(f"  one document's story:   .venv/bin/wellspring explain {example}")
     print("  the run in the Prefect UI:  make ui   then open http://127.0.0.1:4200 (Runs -> nightly-...)")
-    print('  the tables in Python:   polars.scan_delta(".wellspring/reservoir").collect()')
+    print(f'  the tables in Python:   polars.scan_delta("{home}/reservoir").collect()')
     return 0
 
 
