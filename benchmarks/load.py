@@ -13,9 +13,9 @@ fresh child process (so its peak RSS is its own):
    ``wellspring nightly`` CLI (Prefect included), each its own process.
 2. **One nightly run per size** (``--sizes``, default 10k and 100k documents) on a fresh data root,
    stage by stage (the stages of ``curate_inbox``), with each stage's wall and CPU seconds, documents
-   per second and peak RSS. 1M documents is not run by default (``--sizes`` can ask for it; the
-   corpus has 117,754 distinct documents, so 1M would need synthetic copies): the report extrapolates
-   it from the measured per-stage costs between the two largest sizes.
+   per second and peak RSS. 1M documents is not run by default (``--only sizes --sizes 1000000``,
+   then ``--merge`` the part, adds it): the report extrapolates it from the per-stage costs of the two
+   largest sizes below 1M, and sets the extrapolation beside the measurement when there is one.
 
 The two parts run side by side (``--serial``: one after the other), each child its own process, so
 each one's CPU seconds and peak RSS are its own; wall times include the other part's competition.
@@ -23,6 +23,9 @@ each one's CPU seconds and peak RSS are its own; wall times include the other pa
 **Inputs.** Documents are rows of ``human.parquet`` (real human text) written as JSON Lines inboxes
 (``text``, ``source``, ``url`` = the corpus origin, ``license``, ``created_at``, ``lang``, ``meta``):
 small run ``k`` takes rows ``[k * 1000, (k + 1) * 1000)``; a size ``n`` takes the first ``n`` rows.
+A size beyond the corpus (117,754 distinct documents) repeats the distinct documents with
+``benchmarks.scale``'s seeded perturbation (a copy changes about a quarter of its words, so it is new
+to both dedup stages; one row in 20 changes only a few words and is a near duplicate to drop).
 Written once under ``benchmarks/.work/load/``. ``--quick``: 12 runs of 200 documents, sizes 2k and
 10k, 1 CLI run. Results: ``benchmarks/results/load[.quick].{json,md}``.
 """
@@ -62,6 +65,7 @@ CHECKPOINT_EVERY = 10
 OPENED = ("reservoir", "decisions", "raw")  # the tables every run reads
 GENERATOR = "load-bench-v1"  # bump when the inbox layout changes, so cached inboxes are rewritten
 WELLSPRING = str(Path(sys.executable).parent / "wellspring")
+CORPUS_DISTINCT = 117_754  # distinct texts in human.parquet (what a size beyond the corpus repeats)
 
 
 # ---------------------------------------------------------------- inputs (written once, in a child)
@@ -70,6 +74,29 @@ WELLSPRING = str(Path(sys.executable).parent / "wellspring")
 def _write_inbox(frame: Any, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     frame.write_ndjson(folder / "docs.jsonl")
+
+
+def _write_copies(corpus: Any, n: int, folder: Path) -> None:
+    """``n`` documents from the corpus's distinct texts repeated with ``benchmarks.scale``'s seeded
+    perturbation (copy ``k >= 1`` changes about a quarter of the words, so it is new to both dedup
+    stages, and one row in 20 only a few, a near duplicate): global row ``g`` is distinct row
+    ``g mod base`` of copy ``g div base``. Written as JSON Lines files of ``FILE_DOCS`` rows."""
+    import polars as pl
+
+    from benchmarks.scale import FILE_DOCS, _perturbed
+
+    distinct = corpus.unique("text", keep="first", maintain_order=True).with_row_index("row")
+    distinct = distinct.cast({"row": pl.Int64})
+    base = distinct.height
+    folder.mkdir(parents=True, exist_ok=True)
+    for lo in range(0, n, FILE_DOCS):
+        rows = pl.int_range(lo, min(n, lo + FILE_DOCS), eager=True, dtype=pl.Int64)
+        frame = pl.DataFrame({"g": rows}).with_columns(
+            (pl.col("g") // base).alias("copy"), (pl.col("g") % base).alias("row")
+        )
+        frame = frame.join(distinct, on="row", how="left")
+        frame = frame.with_columns(_perturbed(frame))
+        frame.drop("g", "copy", "row").write_ndjson(folder / f"docs-{lo // FILE_DOCS:05d}.jsonl")
 
 
 def prepare(p: dict[str, Any], folder: Path) -> dict[str, Any]:
@@ -88,8 +115,9 @@ def prepare(p: dict[str, Any], folder: Path) -> dict[str, Any]:
             _write_inbox(corpus.slice(k * p["docs_per_run"], p["docs_per_run"]), folder / "small" / f"run-{k:03d}")
         for size in p["sizes"]:
             if size > corpus.height:
-                raise Skip(f"{size:,} documents asked for; the corpus has {corpus.height:,} (1M is extrapolated)")
-            _write_inbox(corpus.head(size), folder / "size" / str(size))
+                _write_copies(corpus, size, folder / "size" / str(size))
+            else:
+                _write_inbox(corpus.head(size), folder / "size" / str(size))
         stamp.write_text(json.dumps(wanted))
     small = sorted(str(d) for d in (folder / "small").iterdir())
     return {
@@ -231,8 +259,9 @@ def summarize_small(report: dict[str, Any]) -> dict[str, Any]:
 
 def extrapolate(sizes: dict[str, Any], target: int) -> dict[str, Any]:
     """Each stage's CPU seconds at ``target`` documents from the two largest measured sizes, assuming
-    cost = a + b * n^k per stage with k fitted between them (k clipped to [1, 2])."""
-    measured = sorted(((int(s), r) for s, r in sizes.items() if r.get("stages")), key=lambda x: x[0])
+    cost = a + b * n^k per stage with k fitted between them (k clipped to [1, 2]). Sizes at or above
+    ``target`` are left out, so a measured 1M run can be compared with its extrapolation."""
+    measured = sorted(((int(s), r) for s, r in sizes.items() if r.get("stages") and int(s) < target))
     if len(measured) < 2:
         return {}
     (n1, r1), (n2, r2) = measured[-2], measured[-1]
@@ -332,7 +361,7 @@ def render(result: dict[str, Any]) -> str:
     stage_names: list[str] = []
     for size, r in result["sizes"].items():
         if not r.get("stages"):
-            size_rows.append([f"{int(size):,}", "failed", "", "", "", ""])
+            size_rows.append([f"{int(size):,}", "failed", "", "", "", "", ""])
             continue
         stage_names = [s["stage"] for s in r["stages"]]
         wall = sum(s["wall_s"] for s in r["stages"])
@@ -345,28 +374,52 @@ def render(result: dict[str, Any]) -> str:
                 f"{int(size) / wall:,.0f}",
                 f"{int(size) / cpu:,.0f}",
                 f"{r['process']['peak_rss_mb']:.0f}",
+                f"{r.get('ingested', 0):,} / {r.get('admitted', 0):,}",
             ]
         )
-    lines.append(table(["documents", "wall s", "CPU s", "docs/s (wall)", "docs per CPU s", "peak RSS MB"], size_rows))
+    header = ["documents", "wall s", "CPU s", "docs/s (wall)", "docs per CPU s", "peak RSS MB", "ingested / admitted"]
+    lines.append(table(header, size_rows))
     if stage_names:
-        lines += ["", "CPU seconds per stage:", ""]
-        header = ["stage", *(f"{int(s):,}" for s in result["sizes"])]
-        per = [
-            [
-                name,
-                *(
-                    f"{next(x['cpu_s'] for x in r['stages'] if x['stage'] == name):.2f}" if r.get("stages") else ""
-                    for r in result["sizes"].values()
-                ),
+        for caption, key, fmt in (
+            ("CPU seconds per stage", "cpu_s", ".2f"),
+            ("Peak RSS (MB) of the process after each stage", "peak_rss_mb_so_far", ".0f"),
+        ):
+            lines += ["", f"{caption}:", ""]
+            per = [
+                [
+                    name,
+                    *(
+                        format(next(x[key] for x in r["stages"] if x["stage"] == name), fmt) if r.get("stages") else ""
+                        for r in result["sizes"].values()
+                    ),
+                ]
+                for name in stage_names
             ]
-            for name in stage_names
-        ]
-        lines.append(table(header, per))
+            lines.append(table(["stage", *(f"{int(s):,}" for s in result["sizes"])], per))
     ex = result.get("extrapolation_1m")
-    if ex:
+    measured_1m = result["sizes"].get(str(1_000_000), {})
+    if ex and measured_1m.get("stages"):
+        cpu_1m = sum(s["cpu_s"] for s in measured_1m["stages"])
         lines += [
             "",
-            f"**1M documents: not run** ({result['one_million_note']}). Extrapolated from {ex['from_sizes'][0]:,} and "
+            f"**1M documents: measured** (the {CORPUS_DISTINCT:,} distinct corpus documents repeated with "
+            "`benchmarks.scale`'s seeded perturbation: a copy changes about a quarter of its words, one row in 20 "
+            f"only a few, a near duplicate): {cpu_1m:,.0f} CPU seconds in the stages, against "
+            f"{ex['cpu_s']:,.0f} extrapolated from {ex['from_sizes'][0]:,} and {ex['from_sizes'][1]:,} documents "
+            f"({cpu_1m / max(ex['cpu_s'], 1e-9):.2f}x); peak RSS {measured_1m['process']['peak_rss_mb']:,.0f} MB "
+            f"against {ex.get('peak_rss_mb_linear', 0):,} MB extrapolated linearly. Per stage, measured / "
+            "extrapolated CPU s: "
+            + ", ".join(
+                f"{s['stage']} {s['cpu_s']:,.0f} / {ex['stages'][s['stage']]['cpu_s']:,.0f}"
+                for s in measured_1m["stages"]
+                if s["stage"] in ex["stages"]
+            )
+            + ".",
+        ]
+    elif ex:
+        lines += [
+            "",
+            f"**1M documents: not run** ({result.get('one_million_note', 'the run did not finish')}). Extrapolated from {ex['from_sizes'][0]:,} and "
             f"{ex['from_sizes'][1]:,} documents, stage by stage (cost ∝ n^k, k fitted between the two sizes, "
             f"clipped to [1, 2]): about **{ex['cpu_s']:,.0f} CPU seconds** "
             f"({ex['cpu_s'] / 60:.0f} minutes on one free core); largest stages: "
@@ -573,10 +626,12 @@ def merge(parts: list[str], quick: bool) -> int:
     tag = ".quick" if quick else ""
     path = REPO / "benchmarks" / "results" / f"load{tag}.json"
     result: dict[str, Any] = json.loads(path.read_text())
+    p = result["plan"]
     for part_path in parts:
         part = json.loads(Path(part_path).read_text())
         result["small"].update(part.get("small", {}))
         result["sizes"].update(part.get("sizes", {}))
+        p["sizes"] = sorted({*p["sizes"], *(int(s) for s in part.get("sizes", {}))})
         if part.get("cli"):
             result["cli"] = part["cli"]
         result.setdefault("merged_parts", []).append({"command": part["command"], "load_before": part["load_before"]})
@@ -594,7 +649,9 @@ def finish(result: dict[str, Any], quick: bool) -> int:
             "the corpus holds 117,754 distinct documents, and a 1M run would take well over the ~15 minutes this "
             "shared, loaded machine allows"
         )
-        result["extrapolation_1m"] = extrapolate(result["sizes"], 1_000_000)
+    else:
+        result.pop("one_million_note", None)
+    result["extrapolation_1m"] = extrapolate(result["sizes"], 1_000_000)
     result["load_after"] = load_average()
     result["notes"] = notes(result)
     tag = ".quick" if quick else ""
