@@ -289,7 +289,7 @@ def render(result: dict[str, Any]) -> str:
         f"{result.get('load_after')}. Wall times are inflated by other jobs on the machine; CPU seconds are "
         "the fairer figure.",
         *(
-            f"Merged in from a separate run started alongside it (`{m['command']}`, load before {m['load_before']})."
+            f"Merged in from a separate run (`{m['command']}`, load before {m['load_before']})."
             for m in result.get("merged_parts", [])
         ),
         "",
@@ -414,7 +414,10 @@ def render(result: dict[str, Any]) -> str:
                 for s in measured_1m["stages"]
                 if s["stage"] in ex["stages"]
             )
-            + ".",
+            + ". The sizes' runs were not all measured at the same load (1-minute load average after each run: "
+            + ", ".join(f"{int(n):,}: {r['load_after'][0]}" for n, r in result["sizes"].items() if r.get("load_after"))
+            + "); a run on a quieter machine loses less CPU time to contention (shared caches, cores), so part of "
+            "a gap between measured and extrapolated CPU seconds is the machine, not the pipeline.",
         ]
     elif ex:
         lines += [
