@@ -181,9 +181,11 @@ def markdown(data: dict[str, Any]) -> str:
             if bug_rows
             else "None.",
             "## Faults",
-            "Each test injects a real fault (SIGKILL of the run at a stage boundary or mid-write, a full disk, a "
-            "Prefect server restart, an S3 outage or a lost reply) and then checks that a re-run completes with the "
-            "reservoir equal to the no-fault run: *ok* means no record was lost or duplicated.",
+            "Each test injects a real fault (SIGKILL of the run at a stage boundary; the kernel killing it with "
+            "SIGXFSZ in the middle of a table write; a full disk; a Prefect server restart; an S3 outage or a lost "
+            "reply) and then checks that a re-run completes with the reservoir equal to the no-fault run: *ok* means "
+            "no record was lost or duplicated. The kill scenarios run together in one module fixture, so the first "
+            "of them carries their time.",
             table(["fault test", "outcome", "seconds"], fault_rows) if fault_rows else "Not run.",
             "## Test suites",
             table(["suite", "result", "pytest summary", "seconds", "peak RSS MiB"], suite_rows),
