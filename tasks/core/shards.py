@@ -15,7 +15,7 @@ A file is never split, so a file larger than the bound is a shard of its own.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +25,7 @@ import pyarrow as pa
 from tasks.core import decisions, schema
 from tasks.core.config import IngestConfig
 from tasks.core.ingest import IngestResult
-from tasks.core.ledger import InputFile
+from tasks.core.ledger import InputFile, new_inputs
 from tasks.core.pipeline import ingest_stage
 from tasks.core.storage import DataRoot, TableRef
 
@@ -113,19 +113,10 @@ def planned_shards(root: DataRoot, run_id: str) -> list[Shard]:
     return [Shard(i, tuple(files)) for i, files in sorted(by_shard.items())]
 
 
-def ingested_shas(root: DataRoot, shas: Iterable[str]) -> set[str]:
-    """The content hashes among ``shas`` the ledger already lists (ingested or quarantined)."""
-    wanted = list(shas)
-    if not wanted or not root.exists("ledger"):
-        return set()
-    found = root.scan("ledger").filter(pl.col("input_sha256").is_in(wanted)).select("input_sha256").collect()
-    return set(found.to_series().to_list())
-
-
 def pending_shards(root: DataRoot, shards: Sequence[Shard]) -> list[Shard]:
     """The shards with at least one file the ledger does not list yet (work left after a crash)."""
-    done = ingested_shas(root, (f.sha256 for s in shards for f in s.files))
-    return [s for s in shards if any(f.sha256 not in done for f in s.files)]
+    new = {f.sha256 for f in new_inputs(root, [f for s in shards for f in s.files])}
+    return [s for s in shards if any(f.sha256 in new for f in s.files)]
 
 
 def work_shards(root: DataRoot, run_id: str, max_bytes: int = DEFAULT_SHARD_BYTES) -> list[Shard]:
@@ -157,8 +148,7 @@ def ingest_shard(root: DataRoot, run_id: str, shard: Shard, cfg: IngestConfig) -
 def _complete_ledger(root: DataRoot, run_id: str, shard: Shard) -> None:
     """Ledger rows for the shard's files this run wrote to ``raw`` but not to the ledger (a task
     killed between the two commits), counted from the stored rows."""
-    done = ingested_shas(root, (f.sha256 for f in shard.files))
-    missing = [f for f in shard.files if f.sha256 not in done]
+    missing = new_inputs(root, list(shard.files))
     if not missing:
         return
     names = [f.name for f in missing]
@@ -202,9 +192,8 @@ def _complete_ledger(root: DataRoot, run_id: str, shard: Shard) -> None:
 def quarantine_shard(root: DataRoot, run_id: str, shard: Shard, error: str) -> TableRef:
     """Set aside a shard that kept failing: a ``shard_failed`` quarantine row per file not yet in the
     ledger (with the error), and a ledger row for it so later runs do not read it again."""
-    done = ingested_shas(root, (f.sha256 for f in shard.files))
     in_raw = set(shard_rows(root, run_id, shard).select("input").unique().collect().to_series().to_list())
-    files = [f for f in shard.files if f.sha256 not in done and f.name not in in_raw]
+    files = [f for f in new_inputs(root, list(shard.files)) if f.name not in in_raw]
     if not files:
         return root.ref("quarantine")
     now = dt.datetime.now(dt.UTC)
