@@ -83,7 +83,7 @@ def _write_copies(corpus: Any, n: int, folder: Path) -> None:
     ``g mod base`` of copy ``g div base``. Written as JSON Lines files of ``FILE_DOCS`` rows."""
     import polars as pl
 
-    from benchmarks.scale import FILE_DOCS, _perturbed
+    from benchmarks.scale import FILE_DOCS, perturbed
 
     distinct = corpus.unique("text", keep="first", maintain_order=True).with_row_index("row")
     distinct = distinct.cast({"row": pl.Int64})
@@ -95,7 +95,7 @@ def _write_copies(corpus: Any, n: int, folder: Path) -> None:
             (pl.col("g") // base).alias("copy"), (pl.col("g") % base).alias("row")
         )
         frame = frame.join(distinct, on="row", how="left")
-        frame = frame.with_columns(_perturbed(frame))
+        frame = frame.with_columns(perturbed(frame))
         frame.drop("g", "copy", "row").write_ndjson(folder / f"docs-{lo // FILE_DOCS:05d}.jsonl")
 
 

@@ -70,13 +70,13 @@ def build_inbox(n: int, file_docs: int = FILE_DOCS) -> Path:
             (pl.col("g") // base).alias("copy"), (pl.col("g") % base).alias("row")
         )
         frame = frame.join(corpus.with_row_index("row").cast({"row": pl.Int64}), on="row", how="left")
-        frame = frame.with_columns(_perturbed(frame)).drop("g", "copy", "row")
+        frame = frame.with_columns(perturbed(frame)).drop("g", "copy", "row")
         frame.write_parquet(folder / f"part-{lo // file_docs:06d}.parquet")
     (folder / "done").touch()
     return folder
 
 
-def _perturbed(frame: Any) -> Any:
+def perturbed(frame: Any) -> Any:
     """The text of each row's copy: words changed by a hash seeded with the copy number."""
     import polars as pl
 
