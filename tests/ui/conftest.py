@@ -151,7 +151,17 @@ def _wait_until(what: str, ready: Any, timeout: float, proc: subprocess.Popen[by
     pytest.fail(f"{what}: not ready after {timeout:.0f} s\n{_tail(log)}")
 
 
-def _json(response: httpx.Response) -> Any:
+def _api(method: str, url: str, **kwargs: Any) -> Any:
+    """One REST call, retried like Prefect's own client does on 503 (the server's answer to a busy SQLite).
+
+    A 503 here means the database was locked for a moment while the worker and ``prefect deploy`` wrote to
+    it; it is not the behaviour under test, and the CLI a user types retries it too.
+    """
+    for attempt in range(6):
+        response = httpx.request(method, url, timeout=10, **kwargs)
+        if response.status_code != 503:
+            break
+        time.sleep(0.5 * 2**attempt)
     response.raise_for_status()
     return response.json()
 
@@ -196,7 +206,7 @@ def nightly_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NightlyRun
         # `prefect deploy --all` registers the deployment.
         template = ProcessWorker.get_default_base_job_template()
         pool = {"name": POOL, "type": "process", "base_job_template": template}
-        _json(httpx.post(f"{server.api}/work_pools/", json=pool, timeout=10))
+        _api("POST", f"{server.api}/work_pools/", json=pool)
         worker_log = tmp / "worker.log"
         worker_proc = _spawn([PREFECT, "worker", "start", "--pool", POOL], env=env, cwd=clone, log=worker_log)
         t = time.monotonic()
@@ -206,19 +216,19 @@ def nightly_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NightlyRun
         seconds["deploy"] = time.monotonic() - t
         assert deploy.returncode == 0, deploy.stdout[-3000:] + deploy.stderr[-3000:]
         assert "Skipping" not in deploy.stdout + deploy.stderr, deploy.stdout  # prefect.yaml must parse
-        deployment = _json(httpx.get(f"{server.api}/deployments/name/{DEPLOYMENT}", timeout=10))
-        build_deployment = _json(httpx.get(f"{server.api}/deployments/name/{BUILD_DEPLOYMENT}", timeout=10))
+        deployment = _api("GET", f"{server.api}/deployments/name/{DEPLOYMENT}")
+        build_deployment = _api("GET", f"{server.api}/deployments/name/{BUILD_DEPLOYMENT}")
 
         t = time.monotonic()
         parameters = {"inbox": str(inbox), "home": str(home)}
-        created = httpx.post(
-            f"{server.api}/deployments/{deployment['id']}/create_flow_run", json={"parameters": parameters}, timeout=10
+        created = _api(
+            "POST", f"{server.api}/deployments/{deployment['id']}/create_flow_run", json={"parameters": parameters}
         )
-        flow_run_id = _json(created)["id"]
+        flow_run_id = created["id"]
         run_url = f"{server.api}/flow_runs/{flow_run_id}"
 
         def ended() -> dict[str, Any] | None:
-            run: dict[str, Any] = _json(httpx.get(run_url, timeout=10))
+            run: dict[str, Any] = _api("GET", run_url)
             return run if run["state_type"] in TERMINAL else None
 
         flow_run = _wait_until("the nightly flow run", ended, 300, worker_proc, worker_log)
@@ -226,12 +236,10 @@ def nightly_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NightlyRun
         _stop(worker_proc, terms=2)
         assert flow_run["state_type"] == "COMPLETED", f"{flow_run['state_name']}\n{_tail(worker_log)}"
 
-        found = httpx.post(
-            f"{server.api}/artifacts/filter",
-            json={"artifacts": {"flow_run_id": {"any_": [flow_run_id]}}},
-            timeout=10,
+        found = _api(
+            "POST", f"{server.api}/artifacts/filter", json={"artifacts": {"flow_run_id": {"any_": [flow_run_id]}}}
         )
-        artifacts = {a["key"]: a for a in _json(found) if a["key"]}
+        artifacts = {a["key"]: a for a in found if a["key"]}
         runs = pl.read_delta(str(home / "runs")).filter(pl.col("flow_run_id") == flow_run_id)
         assert runs.height == 1, f"the runs table does not record flow run {flow_run_id}: {runs}"
         seconds["total"] = time.monotonic() - t0
