@@ -38,6 +38,7 @@ def start(inbox: Path, home: Path) -> subprocess.Popen[str]:
         stderr=subprocess.DEVNULL,
         text=True,
         env=env,
+        start_new_session=True,  # its own process group: the kill below takes its Prefect server with it
     )
 
 
@@ -53,7 +54,9 @@ def test_kill_during_reservoir_commit_then_rerun_is_consistent(sample_inbox: Pat
         if target.exists() and any(target.iterdir()):
             break  # the reservoir commit has started writing
         time.sleep(0.002)
-    os.kill(proc.pid, signal.SIGKILL)
+    # The whole group, as a machine or container going down would: the run and the temporary Prefect
+    # server it started (killing only the run would leave that server running after the tests).
+    os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     out = run("nightly", "--inbox", str(sample_inbox), "--home", str(home), "--json", cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-3000:]

@@ -168,7 +168,6 @@ _MAX32: Final = np.uint32(_MASK32)
 
 _CHUNK_BYTES: Final = 1 << 20  # text bytes per chunk: bounds the per-chunk arrays to a few times this
 _CHUNK_DOCS: Final = 10_000
-_BLOCK_SHINGLES: Final = 8192  # shingles per multiply-add block: (num_perm, block) uint32 stays in cache
 _VERIFY_BLOCK: Final = 1 << 16
 
 _WHITESPACE: Final = (
@@ -274,21 +273,25 @@ _POWERS: Final = _Powers()
 
 
 def _utf8_chunk(texts: pl.Series) -> tuple[npt.NDArray[np.uint8], I64]:
-    """Lowercased UTF-8 bytes of a chunk of texts and the ``n + 1`` byte offsets of the documents."""
+    """Lowercased UTF-8 bytes of a chunk of texts, each followed by one space, and the ``n + 1`` offsets:
+    document ``i`` is ``data[offsets[i] : offsets[i + 1] - 1]``. The space guarantees a word break
+    between documents, so word boundaries are found without looking at document boundaries."""
     lowered = texts.cast(pl.String).fill_null("").str.to_lowercase()
     offsets = np.zeros(len(lowered) + 1, dtype=np.int64)
-    np.cumsum(lowered.str.len_bytes().to_numpy(), out=offsets[1:])
+    np.cumsum(lowered.str.len_bytes().to_numpy() + 1, out=offsets[1:])
     # One bytes object per text, joined once: as fast as reading Arrow buffers for a chunk of about
     # 1 MB, and it keeps pyarrow (a quarter-second import) off the standalone ``wellspring dedup`` path.
-    data = np.frombuffer(b"".join(lowered.cast(pl.Binary).to_list()), dtype=np.uint8)
+    data = np.frombuffer(b" ".join([*lowered.cast(pl.Binary).to_list(), b""]), dtype=np.uint8)
     return data, offsets
 
 
 def _whitespace_mask(data: npt.NDArray[np.uint8]) -> npt.NDArray[np.bool_]:
     # Comparisons, not a lookup table: a uint8 gather costs several times more per byte.
+    # ``x - lo <= hi - lo`` tests ``lo <= x <= hi`` in one comparison: uint8 wraps below ``lo``.
     ws = data == 32
-    ws |= (data >= 9) & (data <= 13)
-    lead = np.flatnonzero((data == 0xC2) | ((data >= 0xE1) & (data <= 0xE3)))
+    ws |= (data - np.uint8(9)) <= np.uint8(13 - 9)
+    high = np.flatnonzero(data >= 0xC2)  # non-ASCII lead bytes: a few percent of a chunk, filtered below
+    lead = high[(data[high] == 0xC2) | ((data[high] - np.uint8(0xE1)) <= np.uint8(0xE3 - 0xE1))]
     if len(lead):
         padded = np.concatenate([data, np.zeros(2, dtype=np.uint8)])
         b0 = padded[lead].astype(np.int64)
@@ -307,16 +310,13 @@ def _token_hashes(data: npt.NDArray[np.uint8], doc_offsets: I64, shingle: str) -
     """``w(t)`` of every token of a chunk, in order, and the document index of each token."""
     size = len(data)
     word = ~_whitespace_mask(data)
-    doc_starts = doc_offsets[:-1][doc_offsets[:-1] < size]
-    doc_ends = doc_offsets[1:][doc_offsets[1:] > doc_offsets[:-1]]
-    before = np.zeros(size, dtype=bool)
-    before[1:] = word[:-1]
-    before[doc_starts] = False
-    after = np.zeros(size, dtype=bool)
-    after[:-1] = word[1:]
-    after[doc_ends - 1] = False
-    word_starts = np.flatnonzero(word & ~before)
-    word_ends = np.flatnonzero(word & ~after) + 1
+    # Words alternate with runs of whitespace and the chunk ends with a space (see _utf8_chunk), so the
+    # positions where ``word`` changes are a word's start, its end, the next word's start, ...
+    change = np.empty(size, dtype=bool)
+    change[:1] = word[:1]
+    np.not_equal(word[1:], word[:-1], out=change[1:])
+    bounds = np.flatnonzero(change)
+    word_starts, word_ends = bounds[0::2], bounds[1::2]
     if shingle == "word":
         starts, ends = word_starts, word_ends
         space = None
@@ -336,7 +336,12 @@ def _token_hashes(data: npt.NDArray[np.uint8], doc_offsets: I64, shingle: str) -
         # (c + 1) K^-t, in place; c + 1 fits a byte: UTF-8 never holds 0xFF
         np.multiply(data + np.uint8(1), neg[:size], out=terms)
         np.cumsum(terms, out=terms)
-        raw = pos[ends - 1] * (prefix[ends] - prefix[starts])
+        if space is None:  # words: ``bounds`` interleaves starts and ends, so one gather serves both
+            at_bounds = np.take(prefix, bounds)
+            raw = at_bounds[1::2] - at_bounds[0::2]
+        else:
+            raw = prefix[ends] - prefix[starts]
+        raw *= np.take(pos, ends - 1)
         hashes = (_fmix64(raw) >> np.uint64(32)).astype(np.uint32)
     if space is not None:
         hashes[space] = token_hash(" ")
@@ -417,40 +422,37 @@ def permutations(num_perm: int, seed: int) -> tuple[U32, U32]:
 
 
 def _minhash(hashes: U32, offsets: I64, a: U32, b: U32, out: U32) -> None:
-    """Write the signatures (``num_perm`` x documents, column-wise minima) of CSR shingle hashes."""
-    num_perm = len(a)
-    counts = np.diff(offsets)
-    nonempty = np.flatnonzero(counts > 0)
+    """Write the signatures (``num_perm`` x documents) of CSR shingle hashes into ``out``, which starts
+    at the maximum; the columns of documents without a shingle are left as they are."""
+    nonempty = np.flatnonzero(np.diff(offsets) > 0)
+    if not len(nonempty):
+        return
     starts = offsets[nonempty]
     mixed = _fmix32(hashes)
-    block = np.empty((num_perm, _BLOCK_SHINGLES), dtype=np.uint32)
-    a_col, b_col = a[:, None], b[:, None]
+    values = np.empty_like(mixed)
     with np.errstate(over="ignore"):
-        for lo in range(0, len(hashes), _BLOCK_SHINGLES):
-            hi = min(lo + _BLOCK_SHINGLES, len(hashes))
-            first = int(np.searchsorted(starts, lo, side="right")) - 1
-            last = int(np.searchsorted(starts, hi, side="left"))
-            segment_starts = starts[first:last] - lo
-            segment_starts[0] = 0  # the block's first document may have started in an earlier block
-            view = block[:, : hi - lo]
-            np.multiply(a_col, mixed[None, lo:hi], out=view)
-            np.add(view, b_col, out=view)
-            minima = np.minimum.reduceat(view, segment_starts, axis=1)
-            docs = nonempty[first:last]
-            out[:, docs] = np.minimum(out[:, docs], minima)
+        # One permutation at a time over the whole chunk: a chunk's hashes (about 0.5 MB) stay in cache,
+        # each row's minima are one contiguous reduceat, and there is no column scatter.
+        for p in range(len(a)):
+            np.multiply(mixed, a[p], out=values)
+            values += b[p]
+            out[p, nonempty] = np.minimum.reduceat(values, starts)
 
 
 def _chunks(series: pl.Series) -> list[tuple[int, int]]:
+    """Row ranges of at most ``_CHUNK_DOCS`` documents and about ``_CHUNK_BYTES`` of text: a chunk ends
+    with the document that crosses a multiple of ``_CHUNK_BYTES``."""
     lengths = series.cast(pl.String).fill_null("").str.len_bytes().to_numpy().astype(np.int64)
-    bounds, lo, acc = [], 0, 0
-    for i, length in enumerate(lengths):
-        if i > lo and (acc + length > _CHUNK_BYTES or i - lo >= _CHUNK_DOCS):
-            bounds.append((lo, i))
-            lo, acc = i, 0
-        acc += int(length)
-    if lo < len(lengths):
-        bounds.append((lo, len(lengths)))
-    return bounds
+    n = len(lengths)
+    if not n:
+        return []
+    before = np.zeros(n, dtype=np.int64)  # bytes of the rows before each row
+    np.cumsum(lengths[:-1], out=before[1:])
+    block = before // _CHUNK_BYTES
+    first = np.arange(n) % _CHUNK_DOCS == 0
+    first[1:] |= block[1:] != block[:-1]
+    starts = np.flatnonzero(first).tolist()
+    return list(zip(starts, [*starts[1:], n], strict=True))
 
 
 def signatures(texts: pl.Series | Sequence[str | None], cfg: MinHashConfig) -> U32:

@@ -142,7 +142,6 @@ def test_signatures_are_chunk_independent(monkeypatch: pytest.MonkeyPatch) -> No
     texts = [_doc(i, 50 + i) for i in range(30)] + TRICKY
     whole = signatures(texts, CFG)
     monkeypatch.setattr(module, "_CHUNK_BYTES", 700)
-    monkeypatch.setattr(module, "_BLOCK_SHINGLES", 37)
     np.testing.assert_array_equal(signatures(texts, CFG), whole)
 
 
