@@ -185,7 +185,8 @@ def run(sizes: list[int], quick: bool) -> dict[str, Any]:
             cmd += ["--partitions", str(max(2, 2 * workers))]
             before = load_average()
             measured = measure(cmd, timeout=3 * 3600)
-            entry = {"documents": n, "mode": mode, "workers": workers, "load_before": before}
+            entry = {"documents": n, "mode": mode, "workers": workers, "measured": machine()["date"]}
+            entry["load_before"] = before
             entry |= {"load_after": load_average(), "process": measured.process(), **measured.report}
             if not measured.ok:
                 entry["error"] = measured.stderr_tail
@@ -212,14 +213,13 @@ def markdown(data: dict[str, Any]) -> str:
                 ", ".join(f"{x:.0f}" for x in r.get("worker_peak_rss_mb", [])) or "-",
                 r.get("admitted", "-"),
                 f"{r['load_before'][0]} / {r['load_after'][0]}",
+                r.get("measured", data["machine"]["date"])[:16].replace("T", " "),
             ]
         )
     out = ["# Nightly flow at scale: single process vs. Dask workers", ""]
-    command = "python -m benchmarks.scale" + (
-        " --quick" if data["quick"] else f" --sizes {','.join(map(str, data['sizes']))}"
-    )
-    out.append(f"Measured {data['machine']['date']} on {data['machine']['cpus']} CPUs shared with other jobs (the load")
-    out.append(f"average is next to every run; compare CPU seconds, not wall). Command: `{command}`.")
+    commands = ", ".join(f"`{c}`" for c in data.get("commands", [_command(data)]))
+    out.append(f"Measured on {data['machine']['cpus']} CPUs shared with other jobs (each run's date and the load")
+    out.append(f"average are next to it; compare CPU seconds, not wall). Commands: {commands}.")
     out.append("")
     out.append(
         table(
@@ -233,6 +233,7 @@ def markdown(data: dict[str, Any]) -> str:
                 "worker peak RSS MB",
                 "admitted",
                 "load 1-min before / after",
+                "measured (UTC)",
             ],
             rows,
         )
@@ -299,6 +300,30 @@ def projection(run: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def merged(name: str, data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` plus the runs of other sizes already in ``<name>.json``: a run of one large size (an hour
+    at 10^6 documents) adds its rows instead of replacing the table. Every run keeps its own date."""
+    from benchmarks.common import RESULTS
+
+    path = RESULTS / f"{name}.json"
+    if not path.exists():
+        return data
+    old = json.loads(path.read_text())
+    kept = [r for r in old.get("runs", []) if r["documents"] not in data["sizes"]]
+    for r in kept:
+        r.setdefault("measured", old["machine"]["date"])
+    runs = sorted([*kept, *data["runs"]], key=lambda r: r["documents"])  # stable: mode order kept per size
+    sizes = sorted({*data["sizes"], *(r["documents"] for r in kept)})
+    commands = [*old.get("commands", [_command(old)]), _command(data)] if kept else [_command(data)]
+    return {**data, "sizes": sizes, "runs": runs, "commands": list(dict.fromkeys(commands))}
+
+
+def _command(data: dict[str, Any]) -> str:
+    return "python -m benchmarks.scale" + (
+        " --quick" if data["quick"] else f" --sizes {','.join(map(str, data['sizes']))}"
+    )
+
+
 def rewrite(name: str) -> None:
     """Regenerate ``<name>.md`` from its JSON (after a change to the report's text)."""
     from benchmarks.common import RESULTS
@@ -329,6 +354,7 @@ def main() -> None:
         print(f"skipped: {e}", file=sys.stderr)
         sys.exit(0)
     name = "scale.quick" if args.quick else "scale"
+    data = merged(name, data)
     for path in write_results(name, data, markdown(data)):
         print(path)
 
