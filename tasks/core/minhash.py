@@ -28,15 +28,16 @@ materialises a shingle. For a token with UTF-8 bytes ``c_0 … c_{L-1}``::
 ``datasketch.MinHash(hashfunc=shingle_hash)``; the vectorised path is bit-identical to it. Token
 hashes of a whole chunk come from one prefix sum over its bytes: with
 ``P(j) = Σ_{t<j} (c_t + 1) · K^(-t)`` (``K`` is invertible modulo ``2^64``), the token occupying
-bytes ``[s, e)`` has ``H = K^(e-1) · (P(e) - P(s))``. Shingle hashes are ``n`` shifted
+bytes ``[s, e)`` has ``H = K^(e-1) · (P(e) - P(s))``; a space after every document makes the word
+bounds the places where "is a word byte" changes. Shingle hashes are ``n`` shifted
 multiply-adds over the token-hash array.
 
 **Permutations** (datasketch 2.0 scheme ``"affine32"``, bit for bit): with ``g = fmix32(h)`` (the
 MurmurHash3 32-bit finaliser, a bijection) and ``a_k`` odd, ``π_k(s) = a_k · g + b_k mod 2^32``.
 ``a_k, b_k`` come from ``numpy.random.RandomState(seed)`` exactly as in
 ``datasketch.MinHash._init_permutations``. A signature is the column-wise minimum over a
-document's shingles: one ``(num_perm, shingles)`` multiply-add and a segmented
-``np.minimum.reduceat`` per block of shingles. An empty document keeps ``2^32 - 1`` everywhere,
+document's shingles: per permutation, one multiply-add over a chunk's shingle hashes and a segmented
+``np.minimum.reduceat`` (one row of the chunk's signatures). An empty document keeps ``2^32 - 1`` everywhere,
 as an empty ``datasketch.MinHash`` does.
 
 **LSH banding.** The signature is cut into ``b`` bands of ``r`` rows; two documents are
