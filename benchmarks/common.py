@@ -153,3 +153,20 @@ def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+PEERS = REPO / "benchmarks" / "peers"
+
+
+def peer_python(name: str, allow_setup: bool = True) -> tuple[Path | None, str | None]:
+    """The interpreter of peer ``name``'s own venv (``benchmarks/.venvs/<name>``) and ``None``, or ``None``
+    and why it is missing. ``benchmarks/peers/setup_<name>.sh`` runs first when allowed: it is idempotent and
+    quick once the venv is complete, and brings an older venv up to the pinned packages."""
+    python, setup = VENVS / name / "bin" / "python", PEERS / f"setup_{name}.sh"
+    if allow_setup:
+        done = subprocess.run(["bash", str(setup)], cwd=REPO, capture_output=True, text=True)
+        if done.returncode != 0:
+            return None, f"{setup.name} failed: {done.stderr.strip()[-500:]}"
+    if not python.is_file():
+        return None, f"no {name} venv; run bash {setup.relative_to(REPO)}"
+    return python, None

@@ -1,13 +1,13 @@
-"""Near-dedup benchmark: ``tasks.core.minhash.near_duplicates`` against datasketch and rensa, same run.
+"""Near-dedup benchmark: ``tasks.core.minhash.near_duplicates`` against datasketch, rensa and datatrove, same run.
 
     .venv/bin/python -m benchmarks.dedup [--docs N] [--peer-docs M] [--quick]
     .venv/bin/python -m benchmarks.dedup --scale [--scale-docs 100000,1000000]
 
 Writes ``benchmarks/results/dedup.json`` and ``dedup.md`` (``dedup.quick.*`` with ``--quick``,
 ``dedup.scale.*`` with ``--scale``). Needs ``../shared/corpus/human.parquet``
-(or ``$WELLSPRING_CORPUS/human.parquet``); without it the benchmark says so and exits 0. The rensa
-peer needs ``bash benchmarks/peers/setup_rensa.sh`` first (its own venv under ``benchmarks/.venvs/``);
-without it that peer is reported as skipped.
+(or ``$WELLSPRING_CORPUS/human.parquet``); without it the benchmark says so and exits 0. The rensa and
+datatrove peers run in their own venvs under ``benchmarks/.venvs/``, made (or brought up to date) by
+``benchmarks/peers/setup_<peer>.sh`` before they run; where that fails the peer is reported as skipped.
 
 **Contenders.** Each runs in its own subprocess pinned to one CPU (``POLARS_MAX_THREADS=1``); its
 peak RSS is the child's ``ru_maxrss`` from ``os.wait4`` (includes the interpreter, imports and the
@@ -30,6 +30,10 @@ whitespace-split text and Jaccard threshold 0.8.
   ``MinHashLSH.insertion_session``, same query and check.
 - ``rensa``: ``RMinHash`` / ``RMinHashLSH`` (16 bands) as in rensa's README, with its ``jaccard``
   check (``benchmarks/peers/rensa_worker.py``).
+- ``datatrove``: its four MinHash stages (signatures, buckets, clusters, filter) with the configuration
+  of its example (14 buckets x 8 hashes of 64 bits, word 5-grams of its own normalised text), one
+  worker, reading the JSONL itself (``benchmarks/peers/datatrove_minhash.py``). Like wellspring it
+  reports clusters, so it is scored like wellspring (pairs inside clusters, and removals).
 
 The peers run on the first M documents (``--peer-docs``, default: all N) of the same sample; when
 M < N wellspring is run on that subset too, so every ratio compares equal inputs. *End to end* is
@@ -84,10 +88,11 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any
 
+from benchmarks.common import PEERS, peer_python
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
-PEERS = ROOT / "benchmarks" / "peers"
-RENSA_PYTHON = ROOT / "benchmarks" / ".venvs" / "rensa" / "bin" / "python"
+PEER_SCRIPTS = {"rensa": "rensa_worker.py", "datatrove": "datatrove_minhash.py"}
 THRESHOLD, NUM_PERM, NGRAM = 0.8, 128, 5
 
 
@@ -266,10 +271,11 @@ def _run_worker(name: str, source: str, target: str) -> None:
 def run_contender(name: str, parquet: Path, jsonl: Path, tmp: Path) -> dict[str, Any]:
     target = tmp / f"{name}-{parquet.stem}.json"
     env = {**os.environ, "POLARS_MAX_THREADS": "1", "OMP_NUM_THREADS": "1"}
-    if name == "rensa":
-        if not RENSA_PYTHON.exists():
-            return {"skipped": "peer venv missing: run `bash benchmarks/peers/setup_rensa.sh`"}
-        cmd = [str(RENSA_PYTHON), str(PEERS / "rensa_worker.py"), str(jsonl), str(target)]
+    if name in PEER_SCRIPTS:  # a peer in its own venv, pinned to one CPU like the others
+        python, problem = peer_python(name)
+        if python is None:
+            return {"skipped": problem}
+        cmd = [str(python), str(PEERS / PEER_SCRIPTS[name]), str(jsonl), str(target)]
         cmd += [str(THRESHOLD), str(NUM_PERM), str(NGRAM)]
         cmd = ["taskset", "-c", str(min(os.sched_getaffinity(0))), *cmd]
     else:
@@ -578,7 +584,7 @@ def main(argv: list[str] | None = None) -> int:
         plan = [("wellspring", full_parquet)]
         if n_peer < n_docs:
             plan.append(("wellspring", peer_parquet))
-        plan += [(name, peer_parquet) for name in ("datasketch-bulk", "rensa", "datasketch-naive")]
+        plan += [(name, peer_parquet) for name in ("datasketch-bulk", "rensa", "datatrove", "datasketch-naive")]
         for name, parquet in plan:
             print(f"benchmarks.dedup: {name} on {parquet.stem} ...", file=sys.stderr, flush=True)
             is_peer = not name.startswith("wellspring")

@@ -41,6 +41,7 @@ from benchmarks.common import (
     machine,
     measure,
     peak_rss_mb,
+    peer_python,
     table,
     write_results,
 )
@@ -53,7 +54,6 @@ QUICK_PAGES = 50
 COPIES = 4
 DATATROVE_PYTHON = VENVS / "datatrove" / "bin" / "python"
 DATATROVE_SCRIPT = REPO / "benchmarks" / "peers" / "datatrove_ingest.py"
-DATATROVE_SETUP = REPO / "benchmarks" / "peers" / "setup_datatrove.sh"
 
 
 # ---------------------------------------------------------------- inputs (written once, in the parent)
@@ -214,18 +214,6 @@ def _cpus(cores: int) -> set[int]:
 def _wellspring(path: str, detect_language: str, cores: int) -> Measured:
     cmd = [sys.executable, "-m", "benchmarks.ingest", "--child", path, "--detect-language", detect_language]
     return measure(cmd, cpus=_cpus(cores))
-
-
-def _datatrove_ready(allow_setup: bool) -> str | None:
-    """``None`` when the peer venv works, else why not (after trying to create it once if allowed)."""
-    if not DATATROVE_PYTHON.is_file() and allow_setup:
-        print(f"creating the datatrove venv with {DATATROVE_SETUP.relative_to(REPO)}", flush=True)
-        done = subprocess.run(["bash", str(DATATROVE_SETUP)], cwd=REPO, capture_output=True, text=True)
-        if done.returncode != 0:
-            return f"setup_datatrove.sh failed: {done.stderr.strip()[-500:]}"
-    if not DATATROVE_PYTHON.is_file():
-        return f"no datatrove venv; run bash {DATATROVE_SETUP.relative_to(REPO)}"
-    return None
 
 
 def _row(
@@ -426,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
         plan.append(("wellspring", "HTML via trafilatura", "warc", 1))
     peer_problem = "skipped (--quick)" if args.quick else "skipped (--no-peer)" if args.no_peer else None
     if peer_problem is None:
-        peer_problem = _datatrove_ready(allow_setup=not args.no_setup)
+        _, peer_problem = peer_python("datatrove", allow_setup=not args.no_setup)
         if peer_problem is None:
             peer_inputs = ["jsonl_gz_sample", "jsonl_gz_1x"] if args.peer_full else ["jsonl_gz_sample"]
             plan.append(("wellspring", "lang given", "jsonl_gz_sample", 1))

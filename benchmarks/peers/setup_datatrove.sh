@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Create benchmarks/.venvs/datatrove, the separate venv of the datatrove peer used by benchmarks/ingest.py.
+# Create benchmarks/.venvs/datatrove, the separate venv of the datatrove peer used by benchmarks/ingest.py and benchmarks/dedup.py.
 # Only the package registry is contacted (through uv); the benchmark itself runs offline.
 #
 # datatrove's Gopher and C4 filters tokenize English with spacy.blank("en") + the rule-based sentencizer
@@ -15,7 +15,10 @@ command -v uv >/dev/null 2>&1 || { echo "setup_datatrove.sh: needs uv (pip insta
 if [ ! -x "$venv/bin/python" ]; then
     uv venv --quiet --python "$python" "$venv"
 fi
-uv pip install --quiet --python "$venv/bin/python" "datatrove[io]==0.10.1" "spacy==3.8.18" "regex==2026.11.19"
+# tokenizers: datatrove.pipeline.dedup imports it (for exact substrings) even when only MinHash is used;
+# xxhash 3.x: datatrove 0.10 hashes str shingles, which xxhash 4 refuses ("Strings must be encoded").
+uv pip install --quiet --python "$venv/bin/python" "datatrove[io]==0.10.1" "spacy==3.8.18" "regex==2026.11.19" \
+    "tokenizers==0.23.3" "xxhash==3.5.0"
 "$venv/bin/python" - <<'PY'
 import importlib.metadata as m
 
