@@ -39,6 +39,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from distributed.diagnostics.plugin import WorkerPlugin
+
 from benchmarks.common import WORK, Skip, corpus_dir, emit, load_average, machine, measure, table, write_results
 
 FILE_DOCS = 10_000
@@ -114,6 +116,37 @@ def _cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+class PeakByTask(WorkerPlugin):
+    """A Dask worker plugin: which task raised the worker's peak RSS (``ru_maxrss``) and by how much.
+
+    The peak is read when a task starts and when it ends; a task that ends with a higher peak is where the
+    worker's memory high-water mark was set. Per task name: the highest peak reached inside such a task.
+    """
+
+    name = "wellspring-peak-by-task"
+
+    def setup(self, worker: Any) -> None:
+        self.started: dict[str, float] = {}
+        self.peaks: dict[str, float] = {}
+
+    def transition(self, key: Any, start: str, finish: str, **kwargs: Any) -> None:
+        if finish == "executing":
+            self.started[str(key)] = _rss_mb()
+        elif start == "executing":
+            before, after = self.started.pop(str(key), 0.0), _rss_mb()
+            if after > before:
+                name = _task_name(str(key))
+                self.peaks[name] = max(self.peaks.get(name, 0.0), after)
+
+
+def _peaks(dask_worker: Any) -> dict[str, float]:
+    return dict(dask_worker.plugins[PeakByTask.name].peaks)
+
+
+def _task_name(key: str) -> str:
+    return key.rsplit("-", 1)[0] if "-" in key else key
+
+
 def child(args: argparse.Namespace) -> None:
     """One measured run (in its own process): the flow over ``args.inbox`` in ``args.mode``."""
     os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="scale-prefect-")
@@ -139,6 +172,7 @@ def child(args: argparse.Namespace) -> None:
             cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None)
             client = Client(cluster)
             client.run(lambda: __import__("tasks.scale"))  # the workers' imports, outside the timed run
+            client.register_plugin(PeakByTask())
             report["cluster_start_seconds"] = time.perf_counter() - started
             worker_cpu0 = client.run(_cpu_s)
             started, cpu = time.perf_counter(), _cpu_s()
@@ -149,6 +183,7 @@ def child(args: argparse.Namespace) -> None:
             worker_cpu = client.run(_cpu_s)
             report["worker_cpu_seconds"] = [worker_cpu[w] - worker_cpu0[w] for w in sorted(worker_cpu)]
             report["worker_peak_rss_mb"] = [v for _, v in sorted(client.run(_rss_mb).items())]
+            report["worker_peak_by_task_mb"] = [v for _, v in sorted(client.run(_peaks).items())]
             report["tasks"] = _task_costs(stream.data)
             client.close()
             cluster.close()
@@ -164,8 +199,7 @@ def _task_costs(stream: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
     costs: dict[str, list[float]] = defaultdict(list)
     for entry in stream:
         seconds = sum(s["stop"] - s["start"] for s in entry.get("startstops", ()) if s.get("action") == "compute")
-        name = str(entry.get("key", "?"))
-        name = name.rsplit("-", 1)[0] if "-" in name else name
+        name = _task_name(str(entry.get("key", "?")))
         costs[name].append(seconds)
     return {
         name: {"tasks": len(v), "seconds": round(sum(v), 3), "max_seconds": round(max(v), 3)}
@@ -269,6 +303,15 @@ def markdown(data: dict[str, Any]) -> str:
         out.append("Task-stream times are wall seconds inside the worker (inflated by the machine's load); the")
         out.append("CPU seconds in the first table are what the projection uses.")
         out.append("")
+        peaks = largest.get("worker_peak_by_task_mb")
+        if peaks:
+            out.append("Where the worker's memory high-water mark rose (peak RSS MB reached inside each task kind):")
+            out.append("")
+            names = sorted({name for worker in peaks for name in worker})
+            out.append(
+                table(["task", "worker peak RSS MB"], [[n, f"{max(w.get(n, 0) for w in peaks):.0f}"] for n in names])
+            )
+            out.append("")
         out.append(projection(largest))
     return "\n".join(out)
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from prefect import flow
 
+from flows.credentials import apply_storage_block
 from tasks.build import assemble_build, publish_build_artifacts
 from tasks.core.config import BuildConfig
 from tasks.core.storage import DataRoot
@@ -23,9 +24,12 @@ def build_dataset_flow(
     out: str | None = None,
     synthetic: str | None = None,
     max_synthetic: float = 0.0,
+    storage_block: str | None = None,
 ) -> dict[str, Any]:
     """Sample ``size`` documents from the reservoir (at ``reservoir_version``, default latest) into
-    ``out`` (default ``<home>/datasets/<name>``) with the anti-collapse rules of ``BuildConfig``."""
+    ``out`` (default ``<home>/datasets/<name>``) with the anti-collapse rules of ``BuildConfig``.
+    ``storage_block`` names a Prefect ``Secret`` block of object-storage settings (:mod:`flows.credentials`)."""
+    apply_storage_block(storage_block)
     cfg = BuildConfig(
         size=size, seed=seed, min_human=min_human, reservoir_version=reservoir_version, max_synthetic=max_synthetic
     )

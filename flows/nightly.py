@@ -17,6 +17,7 @@ from typing import Any
 from prefect import flow, unmapped
 from prefect.futures import PrefectFuture, wait
 
+from flows.credentials import apply_storage_block
 from tasks import scale
 from tasks.artifacts import StageProgress
 from tasks.clean import apply_quality_rules, drop_personal_data
@@ -66,7 +67,7 @@ def curate_sharded(run: Run, cfg: NightlyConfig, execution: Execution) -> dict[s
     progress.advance("quality rules and personal data")
     drop_exact_duplicates(run)
     progress.advance("exact dedup")
-    partitions, minhash = execution.partitions, cfg.minhash
+    partitions, minhash = execution.band_partitions(len(shards)), cfg.minhash
     _results(scale.sign_shard.map(unmapped(run), shards, unmapped(minhash), unmapped(partitions)))
     _results(
         scale.band_partition_candidates.map(unmapped(run), range(partitions), unmapped(partitions), unmapped(minhash))
@@ -167,6 +168,7 @@ def nightly_flow(
     config: str | None = None,
     dask_address: str | None = None,
     workers: int | None = None,
+    storage_block: str | None = None,
 ) -> dict[str, object]:
     """Ingest new files from ``inbox``, clean, deduplicate, and admit survivors to the reservoir.
 
@@ -175,7 +177,9 @@ def nightly_flow(
     root's lock; a run that crashed earlier is finished first (its remaining shards, then its stages).
     With ``dask_address`` (an existing scheduler) or ``workers`` (a local cluster of that many
     processes), or ``$WELLSPRING_DASK_ADDRESS``, the heavy stages run as mapped tasks on Dask.
+    ``storage_block`` names a Prefect ``Secret`` block of object-storage settings (:mod:`flows.credentials`).
     """
+    apply_storage_block(storage_block)
     cfg = load_config(config)
     execution = resolve_execution(dask_address, workers)
     with DataRoot.at(home).lock("nightly"):

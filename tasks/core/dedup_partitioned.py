@@ -24,8 +24,8 @@ scratch folder ``<home>/scratch/<run_id>/near_dedup-p<P>``, never through one pr
    ``near_dup_of`` decisions and the survivors' rows of the ``signatures`` index (both idempotent).
 
 Memory per worker is bounded by a shard's signatures (512 bytes a document at 128 permutations) or a
-partition's band rows and candidate pairs. The scratch folder needs a data root every worker can
-read (a local or shared file system).
+partition's band rows and candidate pairs. The scratch folder is local (the data root, or the state
+folder of an ``s3://`` root), so on a cluster it must be a file system every worker mounts.
 """
 
 from __future__ import annotations
@@ -44,7 +44,6 @@ from scipy.sparse.csgraph import connected_components
 
 from tasks.core import decisions, minhash
 from tasks.core.config import MinHashConfig
-from tasks.core.errors import TableError
 from tasks.core.storage import DataRoot
 
 U32 = npt.NDArray[np.uint32]
@@ -91,12 +90,8 @@ class ShardFinalized:
 
 def scratch_folder(root: DataRoot, run_id: str, partitions: int) -> Path:
     """Where one run's near-dedup steps leave files for each other (per partition count, so a resumed
-    run with another count never mixes the two layouts)."""
-    if not root.is_local:
-        raise TableError(
-            f"the partitioned near dedup keeps scratch files next to the tables, which needs a data root on a "
-            f"file system every worker mounts; {root.home} is an object store (run without Dask for now)"
-        )
+    run with another count never mixes the two layouts): under the data root, or under the state folder
+    (``$WELLSPRING_STATE_DIR``) of an object-store root. Every worker must see that folder."""
     return root.path("scratch", run_id, f"{STAGE}-p{partitions}")
 
 
