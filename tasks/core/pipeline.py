@@ -403,7 +403,8 @@ def _p_human_summary(root: DataRoot, run_id: str) -> dict[str, object]:
     if found.height == 0:
         return {}
     p = found["p_human"]
-    bins = found.select(pl.col("p_human").cut([0.1, 0.5, 0.9], labels=["<0.1", "0.1-0.5", "0.5-0.9", ">=0.9"]))
+    labels = ["<0.1", "0.1-0.5", "0.5-0.9", ">=0.9"]  # left-closed bins, as the labels say
+    bins = found.select(pl.col("p_human").bin_intervals([0.1, 0.5, 0.9], labels=labels, right_closed=False))
     signals = (
         found.select(pl.col("evidence").str.json_decode(pl.List(pl.Struct({"signal": pl.String}))))
         .explode("evidence")

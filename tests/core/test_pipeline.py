@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -35,6 +36,12 @@ def test_counts_add_up_and_every_record_has_one_fate(sample_inbox: Path, root: D
     assert decisions["record_id"].n_unique() == decisions.height == summary["ingested"]
     reservoir = root.scan("reservoir").collect()
     assert reservoir.height == summary["admitted"] and reservoir["doc_id"].n_unique() == reservoir.height
+    # the p_human histogram of the summary: left-closed bins, as their labels say, over every scored record
+    p_human: dict[str, Any] = summary["p_human"]  # type: ignore[assignment]
+    scored = root.scan("scores").filter(pl.col("stage") == "provenance").unique("record_id").collect()["p_human"]
+    assert sum(p_human["histogram"].values()) == p_human["scored"] == scored.len()
+    assert p_human["histogram"].get(">=0.9", 0) == (scored >= 0.9).sum()
+    assert p_human["histogram"].get("<0.1", 0) == (scored < 0.1).sum()
 
 
 def test_exact_copies_point_at_the_original(sample_inbox: Path, root: DataRoot) -> None:
