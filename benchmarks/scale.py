@@ -207,12 +207,15 @@ def _task_costs(stream: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
     }
 
 
-def run(sizes: list[int], quick: bool) -> dict[str, Any]:
+MODES = {"single": ("single", 0), "dask-1": ("dask", 1), "dask-2": ("dask", 2)}
+
+
+def run(sizes: list[int], quick: bool, modes: list[str] | None = None) -> dict[str, Any]:
     results: list[dict[str, Any]] = []
     for n in sizes:
         inbox = build_inbox(n, QUICK_FILE_DOCS if quick else FILE_DOCS)
         file_bytes = max(f.stat().st_size for f in inbox.glob("*.parquet"))
-        for mode, workers in (("single", 0), ("dask", 1), ("dask", 2)):
+        for mode, workers in (MODES[m] for m in modes or MODES):
             home = WORK / "scale" / f"home-{n}-{mode}-{workers}"
             cmd = [sys.executable, "-m", "benchmarks.scale", "--child", "--inbox", str(inbox), "--home", str(home)]
             cmd += ["--mode", mode, "--workers", str(workers), "--shard-bytes", str(SHARD_FILES * file_bytes)]
@@ -229,7 +232,7 @@ def run(sizes: list[int], quick: bool) -> dict[str, Any]:
             shutil.rmtree(home, ignore_errors=True)
             print(json.dumps({k: v for k, v in entry.items() if k != "tasks"}), file=sys.stderr)
             results.append(entry)
-    return {"machine": machine(), "quick": quick, "sizes": sizes, "runs": results}
+    return {"machine": machine(), "quick": quick, "sizes": sizes, "modes": modes, "runs": results}
 
 
 def markdown(data: dict[str, Any]) -> str:
@@ -352,10 +355,12 @@ def merged(name: str, data: dict[str, Any]) -> dict[str, Any]:
     if not path.exists():
         return data
     old = json.loads(path.read_text())
-    kept = [r for r in old.get("runs", []) if r["documents"] not in data["sizes"]]
+    fresh = {(r["documents"], r["mode"], r["workers"]) for r in data["runs"]}
+    kept = [r for r in old.get("runs", []) if (r["documents"], r["mode"], r["workers"]) not in fresh]
     for r in kept:
         r.setdefault("measured", old["machine"]["date"])
-    runs = sorted([*kept, *data["runs"]], key=lambda r: r["documents"])  # stable: mode order kept per size
+    order = list(MODES.values())
+    runs = sorted([*kept, *data["runs"]], key=lambda r: (r["documents"], order.index((r["mode"], r["workers"]))))
     sizes = sorted({*data["sizes"], *(r["documents"] for r in kept)})
     commands = [*old.get("commands", [_command(old)]), _command(data)] if kept else [_command(data)]
     return {**data, "sizes": sizes, "runs": runs, "commands": list(dict.fromkeys(commands))}
@@ -379,6 +384,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--sizes", help="comma-separated document counts")
+    parser.add_argument("--modes", help=f"comma-separated, of {', '.join(MODES)} (default: all)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--inbox")
     parser.add_argument("--home")
@@ -392,7 +398,10 @@ def main() -> None:
         return
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else QUICK_SIZES if args.quick else DEFAULT_SIZES
     try:
-        data = run(sizes, args.quick)
+        modes = args.modes.split(",") if args.modes else None
+        if unknown := sorted(set(modes or ()) - set(MODES)):
+            parser.error(f"unknown mode(s) {', '.join(unknown)}; choose from {', '.join(MODES)}")
+        data = run(sizes, args.quick, modes)
     except Skip as e:
         print(f"skipped: {e}", file=sys.stderr)
         sys.exit(0)

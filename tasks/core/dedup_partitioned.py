@@ -206,6 +206,13 @@ def _batch_signatures(folder: Path) -> pl.LazyFrame:
     return _scan(_signature_files(folder), _SIG_SCHEMA)
 
 
+def _among(doc_ids: pl.Series) -> pl.Expr:
+    """``doc_id`` is one of ``doc_ids``: as a filter, Polars reads the other columns only for the matching
+    rows of each file; a semi join reads every file whole first (0.7 GB against 0.14 GB for 31 shards of
+    signatures). Every lookup in a run-wide table (signatures, the reservoir's index) goes through it."""
+    return pl.col("doc_id").is_in(doc_ids.unique().implode())
+
+
 # ---------------------------------------------------------------------------------------------------
 # 2. candidates per band partition
 
@@ -308,19 +315,17 @@ def partition_candidates(
     batch = _scan(files, _BAND_SCHEMA).with_columns(pl.lit(False).alias("in_index")).collect()
     index_rows = pl.DataFrame(schema={**_BAND_SCHEMA, "in_index": pl.Boolean()})
     if index is not None and batch.height:
+        buckets = batch.select("band", "band_hash").unique()
         matched = (
             _index_band_rows(index, cfg, partition, partitions)
-            .join(batch.select("band", "band_hash").unique().lazy(), on=["band", "band_hash"], how="semi")
+            # a filter before the join, on the streaming engine: the exploded index is never held whole
+            .filter(pl.col("band_hash").is_in(buckets["band_hash"].unique().implode()))
+            .join(buckets.lazy(), on=["band", "band_hash"], how="semi")
             .unique()
-            .collect()
+            .collect(engine="streaming")
         )
         # An index document that is also in the batch is ignored, as near_duplicates does.
-        in_batch = (
-            _batch_signatures(folder)
-            .select("doc_id")
-            .join(matched.select("doc_id").unique().lazy(), on="doc_id", how="semi")
-            .collect()
-        )
+        in_batch = _batch_signatures(folder).select("doc_id").filter(_among(matched["doc_id"])).collect()
         index_rows = matched.join(in_batch, on="doc_id", how="anti").with_columns(pl.lit(True).alias("in_index"))
     members = pl.concat([batch, index_rows.select(batch.columns)])
     pairs = _bucket_pairs(members)
@@ -335,16 +340,16 @@ def _signatures_of(
     folder: Path, doc_ids: pl.Series, cfg: MinHashConfig, index: pl.LazyFrame | None
 ) -> tuple[pl.DataFrame, U32]:
     """``doc_id, record_id, in_index`` (one row per found document, sorted) and their signatures."""
-    wanted = pl.DataFrame({"doc_id": doc_ids.unique()}).lazy()
+    wanted = _among(doc_ids)
     batch = (
         _batch_signatures(folder)
-        .join(wanted, on="doc_id", how="semi")
+        .filter(wanted)
         .select("doc_id", "record_id", pl.lit(False).alias("in_index"), "signature")
     )
     frames = [batch]
     if index is not None:
         frames.append(
-            index.join(wanted, on="doc_id", how="semi")
+            index.filter(wanted)
             .join(batch.select("doc_id"), on="doc_id", how="anti")
             .unique("doc_id", keep="first")
             .select("doc_id", pl.lit(None, pl.String).alias("record_id"), pl.lit(True).alias("in_index"), "signature")
@@ -407,12 +412,12 @@ def merge_components(folder: Path, cfg: MinHashConfig, index: pl.LazyFrame | Non
         _, labels = connected_components(graph, directed=False)
     else:
         labels = np.zeros(0, dtype=np.int64)
-    wanted = pl.DataFrame({"doc_id": nodes}).lazy()
-    batch = _batch_signatures(folder).join(wanted, on="doc_id", how="semi").select("doc_id", "p_human", "created_at")
+    wanted = _among(nodes)
+    batch = _batch_signatures(folder).filter(wanted).select("doc_id", "p_human", "created_at")
     info = batch.with_columns(pl.lit(False).alias("in_index")).collect()
     if index is not None:
         stored = (
-            index.join(wanted, on="doc_id", how="semi")
+            index.filter(wanted)
             .join(info.lazy().select("doc_id"), on="doc_id", how="anti")
             .select("doc_id", *_rank_columns(index))
             .unique("doc_id", keep="first")

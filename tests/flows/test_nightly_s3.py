@@ -26,18 +26,28 @@ from tests.storage.conftest import (  # noqa: F401 - fixtures used by name
 from tests.storage.reference import fates, reservoir
 
 
-def test_nightly_flow_on_s3_equals_a_local_run(
-    local_reference: LocalReference,  # noqa: F811 - the fixtures imported above
-    s3_server: S3Server,  # noqa: F811
+@pytest.fixture
+def s3_home(
+    s3_server: S3Server,  # noqa: F811 - the fixtures imported above
     bucket: str,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
-) -> None:
+) -> str:
+    """A data root in a fresh bucket, the endpoint set the standard way, the state folder in ``tmp_path``."""
     use_endpoint(monkeypatch, s3_server.endpoint, tmp_path / "state")
+    return f"s3://{bucket}/wellspring"
+
+
+def test_nightly_flow_on_s3_equals_a_local_run(
+    local_reference: LocalReference,  # noqa: F811
+    s3_home: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    home = s3_home
     for key in CREDENTIALS:  # the credentials come from the block only (monkeypatch restores them after)
         monkeypatch.delenv(key)
     Secret(value=CREDENTIALS).save("wellspring-s3-test", overwrite=True)
-    home = f"s3://{bucket}/wellspring"
 
     summary = nightly_flow(inbox=str(local_reference.inbox), home=home, storage_block="wellspring-s3-test")
 
@@ -52,22 +62,19 @@ def test_nightly_flow_on_s3_equals_a_local_run(
     assert runs["run_id"].to_list() == [summary["run_id"]] and runs["flow_run_id"][0]
     # The run's lock and the diversity model are in the local state folder, named after the bucket.
     assert root.path("nightly.lock").is_file() and root.path("models", "diversity", "v1").is_dir()
-    assert root.path().is_relative_to(tmp_path / "state" / "s3" / bucket)
+    assert root.path().is_relative_to(tmp_path / "state" / "s3" / home.split("/")[2])
 
 
 def test_the_dask_path_on_an_s3_root_equals_a_local_run(
-    local_reference: LocalReference,  # noqa: F811 - the fixtures imported above
-    s3_server: S3Server,  # noqa: F811
-    bucket: str,  # noqa: F811
+    local_reference: LocalReference,  # noqa: F811
+    s3_home: str,
     monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
 ) -> None:
     """A local Dask cluster of two worker processes (they inherit the run's AWS_* settings); shards and band
     partitions small enough that the sample inbox makes several of each."""
-    use_endpoint(monkeypatch, s3_server.endpoint, tmp_path / "state")
+    home = s3_home
     monkeypatch.setenv(SHARD_BYTES_ENV, "400000")
     monkeypatch.setenv(PARTITIONS_ENV, "3")
-    home = f"s3://{bucket}/wellspring"
 
     summary = nightly_flow(inbox=str(local_reference.inbox), home=home, workers=2)
 
