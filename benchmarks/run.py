@@ -14,7 +14,7 @@ import time
 
 from benchmarks.common import Skip
 
-NAMES = ("ingest", "dedup", "provenance", "diversity", "reservoir", "build", "collapse", "load")
+NAMES = ("ingest", "dedup", "provenance", "diversity", "reservoir", "build", "collapse", "load", "scale")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -380,7 +380,7 @@ def rewrite(name: str) -> None:
     write_results(name, data, markdown(data))
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--sizes", help="comma-separated document counts")
@@ -392,10 +392,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=0)
     parser.add_argument("--shard-bytes", type=int, default=64 << 20)
     parser.add_argument("--partitions", type=int, default=2)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.child:
         child(args)
-        return
+        return 0
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else QUICK_SIZES if args.quick else DEFAULT_SIZES
     try:
         modes = args.modes.split(",") if args.modes else None
@@ -404,12 +404,13 @@ def main() -> None:
         data = run(sizes, args.quick, modes)
     except Skip as e:
         print(f"skipped: {e}", file=sys.stderr)
-        sys.exit(0)
+        return 0
     name = "scale.quick" if args.quick else "scale"
     data = merged(name, data)
     for path in write_results(name, data, markdown(data)):
         print(path)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
