@@ -51,4 +51,5 @@ def apply_storage_block(name: str | None = None) -> list[str]:
             f"storage block {name!r}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(S3_ENVIRONMENT)}"
         )
     os.environ.update({key: str(v) for key, v in value.items()})
+    print(f"object-storage settings from storage block {name!r}: {', '.join(sorted(value))}")  # names only
     return sorted(value)

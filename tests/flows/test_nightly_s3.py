@@ -3,6 +3,7 @@ in a Prefect ``Secret`` block; and that block's error cases."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -86,7 +87,9 @@ def test_the_dask_path_on_an_s3_root_equals_a_local_run(
     assert not any(root.path("scratch").rglob("*.parquet"))  # the scratch files (in the state folder) are gone
 
 
-def test_a_storage_block_is_checked_before_it_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_storage_block_is_checked_then_applied_without_logging_values(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.delenv(STORAGE_BLOCK_ENV, raising=False)
     assert apply_storage_block(None) == []  # no block named: the environment alone, as before
     with pytest.raises(ConfigError, match="storage block 'no-such-block'"):
@@ -99,3 +102,12 @@ def test_a_storage_block_is_checked_before_it_is_used(monkeypatch: pytest.Monkey
     with pytest.raises(ConfigError, match=r"unknown setting.*PASSWORD") as raised:
         apply_storage_block()
     assert "'k'" not in str(raised.value) and "'p'" not in str(raised.value)  # names, never values
+    Secret(value={"AWS_ACCESS_KEY_ID": "key-id-value", "AWS_REGION": "eu-west-1"}).save(
+        "wellspring-s3-ok", overwrite=True
+    )
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_REGION"):
+        monkeypatch.delenv(key, raising=False)  # restored by monkeypatch after the test
+    assert apply_storage_block("wellspring-s3-ok") == ["AWS_ACCESS_KEY_ID", "AWS_REGION"]
+    assert os.environ["AWS_ACCESS_KEY_ID"] == "key-id-value" and os.environ["AWS_REGION"] == "eu-west-1"
+    printed = capsys.readouterr().out
+    assert "AWS_ACCESS_KEY_ID" in printed and "key-id-value" not in printed  # the log names the settings only
