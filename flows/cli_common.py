@@ -26,20 +26,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def use_home(home: str | None) -> str:
     """Resolve the data root and keep Prefect's local state inside it unless the user chose otherwise."""
-    from tasks.core.storage import resolve_home  # late: keeps deltalake out of every command's start-up
+    from tasks.core.storage import DataRoot, resolve_home  # late: keeps deltalake out of every command's start-up
 
     resolved = resolve_home(home)
     if "PREFECT_API_URL" in os.environ or "PREFECT_HOME" in os.environ:
         return resolved
-    state: Path | None = None
-    if "://" not in resolved:
-        state = Path(resolved)
-    elif os.environ.get("WELLSPRING_STATE_DIR"):  # an object-storage root keeps its local state there
-        from tasks.core.storage import DataRoot
-
-        state = DataRoot(resolved).state_dir()
-    if state is not None:
-        prefect_home = state / "prefect"
+    root = DataRoot(resolved)
+    if root.has_state_dir:  # a local root, or an object-storage root with its local state folder set
+        prefect_home = root.state_dir() / "prefect"
         prefect_home.mkdir(parents=True, exist_ok=True)
         os.environ["PREFECT_HOME"] = str(prefect_home)
     return resolved

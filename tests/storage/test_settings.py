@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -76,3 +77,23 @@ def test_a_local_root_keeps_its_state_inside(tmp_path: Path, monkeypatch: pytest
     monkeypatch.setenv(STATE_DIR_ENV, str(tmp_path / "elsewhere"))
     root = DataRoot.at(tmp_path / "home")
     assert root.path("models") == tmp_path / "home" / "models" and root.has_state_dir
+
+
+def test_the_cli_keeps_prefect_state_in_the_roots_state_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from flows.cli_common import use_home
+
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    for home, state, expected in (
+        (str(tmp_path / "home"), None, tmp_path / "home" / "prefect"),
+        ("s3://bucket/prefix", str(tmp_path / "state"), tmp_path / "state" / "s3" / "bucket" / "prefix" / "prefect"),
+        ("s3://bucket/prefix", None, None),  # no local folder to keep it in: Prefect's own default
+    ):
+        monkeypatch.delenv("PREFECT_HOME", raising=False)  # restored after the test
+        monkeypatch.delenv(STATE_DIR_ENV, raising=False)
+        if state:
+            monkeypatch.setenv(STATE_DIR_ENV, state)
+        assert use_home(home) == home
+        assert os.environ.get("PREFECT_HOME") == (str(expected) if expected else None)
+        assert expected is None or expected.is_dir()
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "mine"))  # the user's choice wins
+    assert use_home(str(tmp_path / "home")) and os.environ["PREFECT_HOME"] == str(tmp_path / "mine")
