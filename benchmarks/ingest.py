@@ -32,8 +32,8 @@ from typing import Any
 
 from benchmarks.common import (
     MB,
+    PEERS,
     REPO,
-    VENVS,
     WORK,
     Measured,
     corpus_dir,
@@ -52,8 +52,7 @@ TARGET_RSS_GROWTH = 1.10  # peak RSS at 4x over 1x; "independent of input size" 
 SAMPLE_DOCS = 10_000  # the quick mode's input, and the peer's (datatrove runs ~200 docs per CPU second)
 QUICK_PAGES = 50
 COPIES = 4
-DATATROVE_PYTHON = VENVS / "datatrove" / "bin" / "python"
-DATATROVE_SCRIPT = REPO / "benchmarks" / "peers" / "datatrove_ingest.py"
+DATATROVE_SCRIPT = PEERS / "datatrove_ingest.py"
 
 
 # ---------------------------------------------------------------- inputs (written once, in the parent)
@@ -413,8 +412,9 @@ def main(argv: list[str] | None = None) -> int:
     if "warc" in inputs:
         plan.append(("wellspring", "HTML via trafilatura", "warc", 1))
     peer_problem = "skipped (--quick)" if args.quick else "skipped (--no-peer)" if args.no_peer else None
+    datatrove_python = None
     if peer_problem is None:
-        _, peer_problem = peer_python("datatrove", allow_setup=not args.no_setup)
+        datatrove_python, peer_problem = peer_python("datatrove", allow_setup=not args.no_setup)
         if peer_problem is None:
             peer_inputs = ["jsonl_gz_sample", "jsonl_gz_1x"] if args.peer_full else ["jsonl_gz_sample"]
             plan.append(("wellspring", "lang given", "jsonl_gz_sample", 1))
@@ -426,7 +426,7 @@ def main(argv: list[str] | None = None) -> int:
         load = os.getloadavg()[0]
         print(f"  {contender:<10} {variant:<24} {input_name:<12} {cores} core(s) ...", end=" ", flush=True)
         if contender == "datatrove":
-            cmd = [str(DATATROVE_PYTHON), str(DATATROVE_SCRIPT), "--input", info["path"], "--variant", variant]
+            cmd = [str(datatrove_python), str(DATATROVE_SCRIPT), "--input", info["path"], "--variant", variant]
             m = measure(cmd, cpus=_cpus(cores))
         else:
             m = _wellspring(info["path"], "always" if "always" in variant else "missing", cores)
